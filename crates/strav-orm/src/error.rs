@@ -1,0 +1,117 @@
+//! The one error type of the runtime.
+//!
+//! Variants are split by who can fix them: the caller (bad input, see
+//! [`Error::is_user_error`]) or the environment (the database, the network).
+//! The CLI turns that split into its exit codes.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `strav-orm`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A schema name that is not a valid (or allowed) PostgreSQL schema name.
+    #[error("invalid schema name {name:?}: {reason}")]
+    InvalidSchemaName { name: String, reason: &'static str },
+
+    /// A domain name that cannot be used.
+    #[error("invalid domain name {name:?}: domain names match ^[a-z_][a-z0-9_]{{0,62}}$")]
+    InvalidDomain { name: String },
+
+    /// `config/database.toml` (or the environment it reads) is missing or malformed.
+    #[error("{}: {message}", path.display())]
+    Config { path: PathBuf, message: String },
+
+    /// A per-tenant operation ran outside any `with_schema` scope.
+    #[error("no schema context: {operation} needs a tenant schema; wrap the call in `with_schema(\"<schema>\", ...)`")]
+    NoSchemaContext { operation: &'static str },
+
+    /// A query ran inside `with_schema` while `[multi_tenant] enabled = false`.
+    #[error("multi-tenancy is disabled ([multi_tenant] enabled = false in config/database.toml), so queries inside with_schema are refused rather than run in the shared schema; enable it or drop the with_schema scope")]
+    MultiTenantDisabled,
+
+    /// The schema already exists.
+    #[error("schema {0:?} already exists")]
+    SchemaAlreadyExists(String),
+
+    /// The schema does not exist in the database.
+    #[error("schema {0:?} does not exist")]
+    SchemaNotFound(String),
+
+    /// The schema exists but is not in the registry `public.strav_schemas`.
+    #[error("schema {0:?} is not registered in public.strav_schemas; Strav only deletes schemas it created (see `strav schema:list`)")]
+    SchemaNotRegistered(String),
+
+    /// A schema that Strav refuses to touch (public, information_schema, pg_*).
+    #[error("schema {name:?} is protected: {reason}")]
+    ProtectedSchema { name: String, reason: &'static str },
+
+    /// A bind parameter could not be encoded.
+    #[error("bind parameter ${index} could not be encoded: {source}")]
+    Bind {
+        index: usize,
+        #[source]
+        source: sqlx::error::BoxDynError,
+    },
+
+    /// A query that had to return a row returned none.
+    #[error("query returned no rows")]
+    RowNotFound,
+
+    /// No connection could be had from the pool in time.
+    #[error("timed out after {0:?} waiting for a database connection (pool exhausted?)")]
+    PoolTimeout(std::time::Duration),
+
+    /// The pool was closed.
+    #[error("the connection pool is closed")]
+    PoolClosed,
+
+    /// An error from PostgreSQL or the driver.
+    #[error("database error: {source}{}", schema.as_deref().map(|s| format!(" (in schema {s:?})")).unwrap_or_default())]
+    Database {
+        schema: Option<String>,
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+impl Error {
+    /// True when the caller's input is at fault (bad name, config, missing
+    /// context) rather than the database or the network.
+    pub fn is_user_error(&self) -> bool {
+        !matches!(
+            self,
+            Error::Database { .. } | Error::PoolTimeout(_) | Error::PoolClosed
+        )
+    }
+
+    /// The PostgreSQL SQLSTATE code, when the error came from the server.
+    pub fn sqlstate(&self) -> Option<String> {
+        match self {
+            Error::Database {
+                source: sqlx::Error::Database(db),
+                ..
+            } => db.code().map(|c| c.into_owned()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn db(source: sqlx::Error, schema: Option<&str>) -> Self {
+        match source {
+            sqlx::Error::RowNotFound => Error::RowNotFound,
+            source => Error::Database {
+                schema: schema.map(str::to_owned),
+                source,
+            },
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(source: sqlx::Error) -> Self {
+        Error::db(source, None)
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,56 @@
+//! Strav's runtime: one PostgreSQL database, many tenants, one schema each.
+//!
+//! ```no_run
+//! use strav_orm::{with_schema, Database};
+//!
+//! # async fn demo() -> Result<(), strav_orm::Error> {
+//! let db = Database::connect_from_config().await?;
+//! with_schema("company_123", async {
+//!     let n: i64 = db.sql("SELECT count(*) FROM orders WHERE status = $1")
+//!         .bind("pending")
+//!         .fetch_scalar()
+//!         .await?;
+//!     db.transaction(|tx| Box::pin(async move {
+//!         tx.sql("UPDATE orders SET status = 'paid' WHERE id = $1").bind(7_i64).execute().await
+//!     }))
+//!     .await?;
+//!     Ok::<_, strav_orm::Error>(())
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Every statement inside `with_schema` runs with that schema first on the
+//! `search_path`; see the `routing` module docs for how that stays correct
+//! under concurrency, cancellation, errors and pooling.
+
+mod config;
+mod connection;
+mod context;
+mod database;
+mod error;
+mod pin;
+mod pool;
+mod routing;
+mod schema_manager;
+mod schema_name;
+mod sql;
+mod transaction;
+
+pub use config::{
+    Config, ConnectionConfig, MultiTenantConfig, PoolConfig, RoutingMode, DEFAULT_CONFIG_PATH,
+};
+pub use connection::Connection;
+pub use context::{
+    current_schema, current_schema_context, has_schema_context, require_schema, spawn, with_schema,
+    with_schema_name, without_schema, InCurrentSchema, SchemaContext, WithContext,
+};
+pub use database::{Database, PoolStatus};
+pub use error::{Error, Result};
+pub use schema_manager::{SchemaInfo, SchemaManager, SchemaStats};
+pub use schema_name::{IntoSchemaName, SchemaName};
+pub use sql::Sql;
+pub use transaction::Tx;
+
+/// Re-exported so users need no direct sqlx dependency for common types.
+pub use sqlx;

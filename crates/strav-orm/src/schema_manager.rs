@@ -1,0 +1,248 @@
+//! `SchemaManager`: create, list, inspect and delete tenant schemas.
+//!
+//! Strav records every schema it creates in the registry table
+//! `public.strav_schemas` (created on first use). Listing, deleting and,
+//! later, migrating act on registered schemas only, so a schema someone
+//! created by hand is never dropped by mistake.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{AssertSqlSafe, SqlSafeStr};
+
+use crate::database::Database;
+use crate::error::{Error, Result};
+use crate::routing::PathKey;
+use crate::schema_name::{protected_reason, SchemaName};
+use crate::sql::Sql;
+
+/// A registered schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct SchemaInfo {
+    /// The schema's name.
+    pub name: String,
+    /// The domain whose definitions it holds (`tenant`, ...).
+    pub domain: String,
+    /// When Strav created it.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Size of one schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct SchemaStats {
+    /// The schema's name.
+    pub schema: String,
+    /// Its domain, when registered.
+    pub domain: Option<String>,
+    /// Ordinary and partitioned tables (partitions not counted separately).
+    pub tables: i64,
+    /// Rows in those tables: exact from [`SchemaManager::get_schema_stats`],
+    /// PostgreSQL's live-tuple statistics from
+    /// [`SchemaManager::get_all_schema_stats`] (see `rows_exact`).
+    pub total_rows: i64,
+    /// Bytes on disk: tables, their indexes and TOAST, materialized views.
+    pub size_in_bytes: i64,
+    /// Whether `total_rows` was counted (true) or estimated (false).
+    pub rows_exact: bool,
+}
+
+/// Creates, lists, inspects and deletes schemas. Cheap to make: it borrows
+/// the `Database`'s pool.
+#[derive(Clone, Debug)]
+pub struct SchemaManager {
+    db: Database,
+}
+
+const REGISTRY_DDL: &str = "\
+SELECT pg_advisory_xact_lock(hashtext('strav_schemas'));
+CREATE TABLE IF NOT EXISTS public.strav_schemas (
+    name       text PRIMARY KEY CHECK (name ~ '^[a-z_][a-z0-9_]{0,62}$'),
+    domain     text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS strav_schemas_domain_idx ON public.strav_schemas (domain);";
+
+/// Checks a domain name (`tenant`, `factory`, ...).
+pub(crate) fn check_domain(domain: &str) -> Result<()> {
+    SchemaName::new(domain)
+        .map(drop)
+        .map_err(|_| Error::InvalidDomain {
+            name: domain.to_owned(),
+        })
+}
+
+impl SchemaManager {
+    /// A manager over `db`'s pool.
+    pub fn new(db: &Database) -> Self {
+        SchemaManager { db: db.clone() }
+    }
+
+    /// Catalog statements are fully qualified; they run on the default path
+    /// whatever the caller's context, so they never cost a tenant switch.
+    fn sql(&self, sql: impl SqlSafeStr) -> Sql<'_> {
+        self.db.sql(sql).on_path(PathKey::Default)
+    }
+
+    /// Creates the registry table if this database has none yet. Safe to race:
+    /// the DDL runs under an advisory lock in one implicit transaction.
+    pub async fn ensure_registry(&self) -> Result<()> {
+        self.db
+            .registry_ready()
+            .get_or_try_init(|| async { self.sql(REGISTRY_DDL).execute_script().await.map(drop) })
+            .await
+            .map(drop)
+    }
+
+    /// Creates schema `name` for `domain` and registers it, in one transaction.
+    pub async fn create_schema(&self, name: &str, domain: &str) -> Result<SchemaInfo> {
+        let schema = SchemaName::tenant(name)?;
+        check_domain(domain)?;
+        self.ensure_registry().await?;
+        let mut tx = self.db.begin_on_path(PathKey::Default).await?;
+        let create = format!("CREATE SCHEMA {}", schema.quoted());
+        if let Err(e) = tx.sql(AssertSqlSafe(create)).execute().await {
+            return Err(match e.sqlstate().as_deref() {
+                Some("42P06") => Error::SchemaAlreadyExists(name.to_owned()),
+                _ => e,
+            });
+        }
+        let info: SchemaInfo = tx
+            .sql("INSERT INTO public.strav_schemas (name, domain) VALUES ($1, $2) RETURNING name, domain, created_at")
+            .bind(schema.as_str())
+            .bind(domain)
+            .fetch_one()
+            .await
+            .map_err(|e| match e.sqlstate().as_deref() {
+                Some("23505") => Error::SchemaAlreadyExists(name.to_owned()),
+                _ => e,
+            })?;
+        tx.commit().await?;
+        tracing::info!(schema = name, domain, "schema created");
+        Ok(info)
+    }
+
+    /// Drops a registered schema with everything in it and unregisters it, in
+    /// one transaction. Refuses `public`, `information_schema`, `pg_*` and
+    /// schemas Strav did not create.
+    pub async fn delete_schema(&self, name: &str) -> Result<()> {
+        if let Some(reason) = protected_reason(name) {
+            return Err(Error::ProtectedSchema {
+                name: name.to_owned(),
+                reason,
+            });
+        }
+        let schema = SchemaName::tenant(name)?;
+        self.ensure_registry().await?;
+        let mut tx = self.db.begin_on_path(PathKey::Default).await?;
+        // Locks the registry row, so two deletes of one schema do not race.
+        let registered: Option<String> = tx
+            .sql("SELECT name FROM public.strav_schemas WHERE name = $1 FOR UPDATE")
+            .bind(schema.as_str())
+            .fetch_optional_scalar()
+            .await?;
+        if registered.is_none() {
+            return Err(Error::SchemaNotRegistered(name.to_owned()));
+        }
+        let drop_sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", schema.quoted());
+        tx.sql(AssertSqlSafe(drop_sql)).execute().await?;
+        tx.sql("DELETE FROM public.strav_schemas WHERE name = $1")
+            .bind(schema.as_str())
+            .execute()
+            .await?;
+        tx.commit().await?;
+        tracing::info!(schema = name, "schema deleted");
+        Ok(())
+    }
+
+    /// Whether a schema of that name exists in the database (registered or not).
+    pub async fn schema_exists(&self, name: &str) -> Result<bool> {
+        let schema = SchemaName::new(name)?;
+        self.sql("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)")
+            .bind(schema.as_str())
+            .fetch_scalar()
+            .await
+    }
+
+    /// Whether `name` is a registered tenant whose schema exists.
+    pub async fn tenant_exists(&self, name: &str) -> Result<bool> {
+        let schema = SchemaName::tenant(name)?;
+        self.ensure_registry().await?;
+        self.sql(
+            "SELECT EXISTS (SELECT 1 FROM public.strav_schemas s \
+             JOIN pg_catalog.pg_namespace n ON n.nspname = s.name WHERE s.name = $1)",
+        )
+        .bind(schema.as_str())
+        .fetch_scalar()
+        .await
+    }
+
+    /// Registered schemas, by name; only those of `domain` when given.
+    pub async fn list_schemas(&self, domain: Option<&str>) -> Result<Vec<SchemaInfo>> {
+        if let Some(d) = domain {
+            check_domain(d)?;
+        }
+        self.ensure_registry().await?;
+        self.sql(
+            "SELECT name, domain, created_at FROM public.strav_schemas \
+             WHERE $1::text IS NULL OR domain = $1 ORDER BY name",
+        )
+        .bind(domain)
+        .fetch_all()
+        .await
+    }
+
+    /// A statement that runs in `schema` whatever the current context
+    /// (`executeInSchema`): bind parameters and fetch as with [`Database::sql`].
+    pub fn execute_schema(&self, schema: &SchemaName, sql: impl SqlSafeStr) -> Sql<'_> {
+        self.db.sql(sql).on_path(PathKey::Schema(schema.clone()))
+    }
+
+    /// Tables, exact row count and size of one schema, in one round trip.
+    pub async fn get_schema_stats(&self, name: &str) -> Result<SchemaStats> {
+        let schema = SchemaName::new(name)?;
+        self.ensure_registry().await?;
+        // query_to_xml runs the per-table count(*) server-side with names
+        // quoted by format(%I), so one round trip covers any number of tables.
+        let stats: Option<SchemaStats> = self
+            .sql(
+                "SELECT n.nspname::text AS schema, r.domain,
+                    count(c.oid) FILTER (WHERE c.relkind IN ('r','p') AND NOT c.relispartition) AS tables,
+                    coalesce(sum((xpath('/row/c/text()', query_to_xml(
+                        format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname),
+                        false, true, '')))[1]::text::bigint)
+                        FILTER (WHERE c.relkind IN ('r','p') AND NOT c.relispartition), 0)::bigint AS total_rows,
+                    coalesce(sum(pg_total_relation_size(c.oid)) FILTER (WHERE c.relkind IN ('r','m')), 0)::bigint AS size_in_bytes,
+                    true AS rows_exact
+                 FROM pg_catalog.pg_namespace n
+                 LEFT JOIN public.strav_schemas r ON r.name = n.nspname
+                 LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r','p','m')
+                 WHERE n.nspname = $1
+                 GROUP BY n.nspname, r.domain",
+            )
+            .bind(schema.as_str())
+            .fetch_optional()
+            .await?;
+        stats.ok_or_else(|| Error::SchemaNotFound(name.to_owned()))
+    }
+
+    /// Stats of every registered schema in one catalog query, whatever their
+    /// number (`getSchemaMetrics`). Row counts are PostgreSQL's live-tuple
+    /// statistics, not `count(*)`: counting would read every table of every
+    /// tenant.
+    pub async fn get_all_schema_stats(&self) -> Result<Vec<SchemaStats>> {
+        self.ensure_registry().await?;
+        self.sql(
+            "SELECT r.name AS schema, r.domain,
+                count(c.oid) FILTER (WHERE c.relkind IN ('r','p') AND NOT c.relispartition) AS tables,
+                coalesce(sum(pg_stat_get_live_tuples(c.oid)) FILTER (WHERE c.relkind = 'r'), 0)::bigint AS total_rows,
+                coalesce(sum(pg_total_relation_size(c.oid)) FILTER (WHERE c.relkind IN ('r','m')), 0)::bigint AS size_in_bytes,
+                false AS rows_exact
+             FROM public.strav_schemas r
+             LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = r.name
+             LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r','p','m')
+             GROUP BY r.name, r.domain
+             ORDER BY r.name",
+        )
+        .fetch_all()
+        .await
+    }
+}
