@@ -5,6 +5,8 @@
 //! uniquely named database and drops it when the `TestDb` goes out of scope,
 //! even when the test panics, so tests run in parallel and leave nothing behind.
 
+pub mod fixtures;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
