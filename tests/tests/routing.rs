@@ -97,7 +97,10 @@ async fn concurrent_tasks_never_cross_tenants() {
         assert_eq!(foreign, 0, "{tenant} holds rows written for another tenant");
         total += rows;
     }
-    assert!(total >= 64 * 40, "expected at least one write per iteration, got {total}");
+    assert!(
+        total >= 64 * 40,
+        "expected at least one write per iteration, got {total}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,7 +152,10 @@ async fn cancelled_statements_leave_no_wrong_schema_behind() {
         assert_eq!(seen, b, "after a cancelled statement in {a}");
         assert_eq!(marker(&db).await.unwrap(), "public");
     }
-    assert!(cancelled > 20, "only {cancelled} statements were cancelled; the test lost its point");
+    assert!(
+        cancelled > 20,
+        "only {cancelled} statements were cancelled; the test lost its point"
+    );
     // Whatever committed before its timeout, nothing landed in another tenant.
     for tenant in &tenants {
         let foreign: i64 = with_schema(tenant, async {
@@ -199,7 +205,9 @@ async fn failed_and_rolled_back_transactions_leave_the_connection_routable() {
     let r: Result<(), Error> = with_schema(a, async {
         db.transaction(|tx| {
             Box::pin(async move {
-                tx.sql("INSERT INTO writes (tag) VALUES ('x')").execute().await?;
+                tx.sql("INSERT INTO writes (tag) VALUES ('x')")
+                    .execute()
+                    .await?;
                 tx.sql("SELECT * FROM no_such_table").execute().await?;
                 Ok(())
             })
@@ -209,7 +217,10 @@ async fn failed_and_rolled_back_transactions_leave_the_connection_routable() {
     .await;
     let err = r.unwrap_err();
     assert_eq!(err.sqlstate().as_deref(), Some("42P01"), "{err}");
-    assert!(err.to_string().contains(a.as_str()), "error names the schema: {err}");
+    assert!(
+        err.to_string().contains(a.as_str()),
+        "error names the schema: {err}"
+    );
     assert_eq!(with_schema(b, marker(&db)).await.unwrap(), *b);
 
     // A savepoint rolled back after the user changed search_path inside it:
@@ -231,7 +242,9 @@ async fn failed_and_rolled_back_transactions_leave_the_connection_routable() {
                     })
                     .await;
                 assert!(inner.is_err());
-                tx.sql("SELECT tenant FROM marker").fetch_scalar::<String>().await
+                tx.sql("SELECT tenant FROM marker")
+                    .fetch_scalar::<String>()
+                    .await
             })
         })
         .await
@@ -343,9 +356,17 @@ async fn a_released_connection_carries_no_tenant() {
     })
     .await
     .unwrap();
-    let rows: Vec<(String,)> = db.sql("SELECT tenant FROM marker").fetch_all().await.unwrap();
+    let rows: Vec<(String,)> = db
+        .sql("SELECT tenant FROM marker")
+        .fetch_all()
+        .await
+        .unwrap();
     assert_eq!(rows, vec![("public".to_owned(),)]);
-    let pid: i32 = db.sql("SELECT pg_backend_pid()").fetch_scalar().await.unwrap();
+    let pid: i32 = db
+        .sql("SELECT pg_backend_pid()")
+        .fetch_scalar()
+        .await
+        .unwrap();
     assert_eq!(pid, pid_a, "the pool of one reused its connection");
     // The same after without_schema, inside a tenant scope.
     let rows: Vec<(String,)> = with_schema(a, async {
@@ -396,7 +417,9 @@ async fn transaction_mode_routes_without_session_state() {
             assert_eq!(with_schema(tenant, marker(&db)).await.unwrap(), *tenant);
             // The session path is never changed: only SET LOCAL is used.
             let session: String = with_schema(tenant, async {
-                db.sql("SELECT current_setting('search_path')").fetch_scalar().await
+                db.sql("SELECT current_setting('search_path')")
+                    .fetch_scalar()
+                    .await
             })
             .await
             .unwrap();
@@ -407,22 +430,30 @@ async fn transaction_mode_routes_without_session_state() {
     // Writes commit, errors roll back.
     let a = &tenants[0];
     with_schema(a, async {
-        db.sql("INSERT INTO writes (tag) VALUES ('ok')").execute().await
+        db.sql("INSERT INTO writes (tag) VALUES ('ok')")
+            .execute()
+            .await
     })
     .await
     .unwrap();
-    assert!(with_schema(a, async { db.sql("SELECT * FROM nope").execute().await })
-        .await
-        .is_err());
-    let n: i64 = with_schema(a, async { db.sql("SELECT count(*) FROM writes").fetch_scalar().await })
-        .await
-        .unwrap();
+    assert!(
+        with_schema(a, async { db.sql("SELECT * FROM nope").execute().await })
+            .await
+            .is_err()
+    );
+    let n: i64 = with_schema(a, async {
+        db.sql("SELECT count(*) FROM writes").fetch_scalar().await
+    })
+    .await
+    .unwrap();
     assert_eq!(n, 1);
     let mut raw = t.raw().await;
-    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {a}.writes")))
-        .fetch_one(&mut raw)
-        .await
-        .unwrap();
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM {a}.writes"
+    )))
+    .fetch_one(&mut raw)
+    .await
+    .unwrap();
     assert_eq!(n, 1, "visible to another session, so committed");
 }
 
@@ -440,7 +471,10 @@ async fn a_switch_cancelled_mid_flight_is_never_trusted() {
     for _ in 0..400 {
         assert_eq!(with_schema(b, marker(&db)).await.unwrap(), *b);
         let yields = rng.random_range(0..40);
-        if cancel_after(yields, with_schema(a, marker(&db))).await.is_none() {
+        if cancel_after(yields, with_schema(a, marker(&db)))
+            .await
+            .is_none()
+        {
             cancelled += 1;
         }
         assert_eq!(with_schema(b, marker(&db)).await.unwrap(), *b);
