@@ -209,3 +209,21 @@ async fn the_registry_is_created_once_under_races() {
         6
     );
 }
+
+#[tokio::test]
+async fn reads_do_not_create_the_registry() {
+    let t = TestDb::new().await;
+    let db = t.database(1).await;
+    let sm = SchemaManager::new(&db);
+    assert!(sm.list_schemas(None).await.unwrap().is_empty());
+    assert!(sm.get_all_schema_stats().await.unwrap().is_empty());
+    assert!(!sm.tenant_exists("x").await.unwrap());
+    let stats = sm.get_schema_stats("public").await.unwrap();
+    assert_eq!(stats.domain, None);
+    let exists: bool = db
+        .sql("SELECT to_regclass('public.strav_schemas') IS NOT NULL")
+        .fetch_scalar()
+        .await
+        .unwrap();
+    assert!(!exists, "a read created the registry table");
+}

@@ -1,1 +1,49 @@
-fn main() {}
+//! Strav's benchmarks. Each command prints progress on stderr and, as its
+//! last line on stdout, one JSON object with its figures.
+//!
+//! ```text
+//! cargo run --release -p strav-bench -- routing
+//! cargo run --release -p strav-bench -- metrics --schemas 10000
+//! ```
+//!
+//! Every run works in a database of its own, created at the start and
+//! dropped at the end, on the server named by `DATABASE_URL` (default: the
+//! local PostgreSQL).
+
+mod metrics;
+mod routing;
+mod scratch;
+mod workload;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "strav-bench", about = "Strav benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Primary-key lookups through db.sql() against plain sqlx, over many tenants.
+    Routing(routing::Args),
+    /// SchemaManager::get_all_schema_stats over many registered schemas.
+    Metrics(metrics::Args),
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Routing(args) => routing::run(args).await,
+        Command::Metrics(args) => metrics::run(args).await,
+    };
+    match result {
+        Ok(json) => println!("{json}"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,1 +1,29 @@
-fn main() {}
+//! `strav`: the command-line tool. This file only wires parsed arguments to
+//! the commands; the work happens in `strav_orm`.
+
+mod cli;
+mod commands;
+mod exit;
+mod logging;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+// One command at a time needs no worker threads.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.verbose);
+    let global = &cli.global();
+    let result = match cli.command {
+        Command::SchemaCreate(args) => commands::schema::create(global, args).await,
+        Command::SchemaList(args) => commands::schema::list(global, args).await,
+        Command::SchemaStats(args) => commands::schema::stats(global, args).await,
+        Command::SchemaDelete(args) => commands::schema::delete(global, args).await,
+    };
+    exit::finish(result)
+}

@@ -180,7 +180,7 @@ impl Config {
             .map_err(|e: toml::de::Error| err(e.to_string()))?;
         interpolate_table(&mut value, "").map_err(err)?;
         let raw: RawConfig = serde_path_to_error::deserialize(toml::Value::Table(value))
-            .map_err(|e| err(format!("key `{}`: {}", e.path(), e.inner())))?;
+            .map_err(|e| err(format!("key `{}`: {}", e.path(), e.inner().message())))?;
         raw.into_config().map_err(err)
     }
 
@@ -269,22 +269,37 @@ struct Lenient<T>(T);
 
 impl<'de, T> Deserialize<'de> for Lenient<T>
 where
-    T: std::str::FromStr + Deserialize<'de>,
+    T: std::str::FromStr,
     T::Err: std::fmt::Display,
 {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Either<T> {
-            Native(T),
-            Text(String),
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<T> serde::de::Visitor<'_> for V<T>
+        where
+            T: std::str::FromStr,
+            T::Err: std::fmt::Display,
+        {
+            type Value = Lenient<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number (or a string holding one)")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<Self::Value, E> {
+                s.trim()
+                    .parse()
+                    .map(Lenient)
+                    .map_err(|e| E::custom(format!("{s:?} is not a valid value here: {e}")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Self::Value, E> {
+                self.visit_str(&v.to_string())
+            }
         }
-        match Either::<T>::deserialize(d)? {
-            Either::Native(v) => Ok(Lenient(v)),
-            Either::Text(s) => s.trim().parse().map(Lenient).map_err(|e| {
-                serde::de::Error::custom(format!("expected a number, found {s:?} ({e})"))
-            }),
-        }
+        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 

@@ -59,7 +59,7 @@ where
     E: From<Error>,
 {
     let schema = schema.into_schema_name().map_err(E::from)?;
-    Ok(scope(Some(schema), fut).await?)
+    scope(Some(schema), fut).await
 }
 
 /// Runs `fut` in the validated `schema`; for futures that do not return a

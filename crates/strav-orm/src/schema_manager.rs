@@ -92,6 +92,23 @@ impl SchemaManager {
             .map(drop)
     }
 
+    /// Whether the registry table exists, without creating it: reads work
+    /// for a role that may not create tables.
+    async fn registry_exists(&self) -> Result<bool> {
+        if self.db.registry_ready().initialized() {
+            return Ok(true);
+        }
+        let exists: bool = self
+            .sql("SELECT to_regclass('public.strav_schemas') IS NOT NULL")
+            .fetch_scalar()
+            .await?;
+        if exists {
+            // Remember it, so later reads and writes skip both checks.
+            let _ = self.db.registry_ready().set(());
+        }
+        Ok(exists)
+    }
+
     /// Creates schema `name` for `domain` and registers it, in one transaction.
     pub async fn create_schema(&self, name: &str, domain: &str) -> Result<SchemaInfo> {
         let schema = SchemaName::tenant(name)?;
@@ -165,7 +182,9 @@ impl SchemaManager {
     /// Whether `name` is a registered tenant whose schema exists.
     pub async fn tenant_exists(&self, name: &str) -> Result<bool> {
         let schema = SchemaName::tenant(name)?;
-        self.ensure_registry().await?;
+        if !self.registry_exists().await? {
+            return Ok(false);
+        }
         self.sql(
             "SELECT EXISTS (SELECT 1 FROM public.strav_schemas s \
              JOIN pg_catalog.pg_namespace n ON n.nspname = s.name WHERE s.name = $1)",
@@ -180,7 +199,9 @@ impl SchemaManager {
         if let Some(d) = domain {
             check_domain(d)?;
         }
-        self.ensure_registry().await?;
+        if !self.registry_exists().await? {
+            return Ok(Vec::new());
+        }
         self.sql(
             "SELECT name, domain, created_at FROM public.strav_schemas \
              WHERE $1::text IS NULL OR domain = $1 ORDER BY name",
@@ -199,12 +220,11 @@ impl SchemaManager {
     /// Tables, exact row count and size of one schema, in one round trip.
     pub async fn get_schema_stats(&self, name: &str) -> Result<SchemaStats> {
         let schema = SchemaName::new(name)?;
-        self.ensure_registry().await?;
         // query_to_xml runs the per-table count(*) server-side with names
         // quoted by format(%I), so one round trip covers any number of tables.
         let stats: Option<SchemaStats> = self
             .sql(
-                "SELECT n.nspname::text AS schema, r.domain,
+                "SELECT n.nspname::text AS schema, NULL::text AS domain,
                     count(c.oid) FILTER (WHERE c.relkind IN ('r','p') AND NOT c.relispartition) AS tables,
                     coalesce(sum((xpath('/row/c/text()', query_to_xml(
                         format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname),
@@ -213,15 +233,22 @@ impl SchemaManager {
                     coalesce(sum(pg_total_relation_size(c.oid)) FILTER (WHERE c.relkind IN ('r','m')), 0)::bigint AS size_in_bytes,
                     true AS rows_exact
                  FROM pg_catalog.pg_namespace n
-                 LEFT JOIN public.strav_schemas r ON r.name = n.nspname
                  LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r','p','m')
                  WHERE n.nspname = $1
-                 GROUP BY n.nspname, r.domain",
+                 GROUP BY n.nspname",
             )
             .bind(schema.as_str())
             .fetch_optional()
             .await?;
-        stats.ok_or_else(|| Error::SchemaNotFound(name.to_owned()))
+        let mut stats = stats.ok_or_else(|| Error::SchemaNotFound(name.to_owned()))?;
+        if self.registry_exists().await? {
+            stats.domain = self
+                .sql("SELECT domain FROM public.strav_schemas WHERE name = $1")
+                .bind(schema.as_str())
+                .fetch_optional_scalar()
+                .await?;
+        }
+        Ok(stats)
     }
 
     /// Stats of every registered schema in one catalog query, whatever their
@@ -229,7 +256,9 @@ impl SchemaManager {
     /// statistics, not `count(*)`: counting would read every table of every
     /// tenant.
     pub async fn get_all_schema_stats(&self) -> Result<Vec<SchemaStats>> {
-        self.ensure_registry().await?;
+        if !self.registry_exists().await? {
+            return Ok(Vec::new());
+        }
         self.sql(
             "SELECT r.name AS schema, r.domain,
                 count(c.oid) FILTER (WHERE c.relkind IN ('r','p') AND NOT c.relispartition) AS tables,

@@ -1,0 +1,38 @@
+//! One module per command family; each function is one subcommand.
+
+pub mod schema;
+
+use strav_orm::{Config, Database};
+
+use crate::cli::Global;
+use crate::exit::CliError;
+
+/// One command runs one statement at a time; two connections leave room for
+/// the registry bootstrap without holding a server slot per pool default.
+const CLI_MAX_CONNECTIONS: usize = 2;
+
+/// Loads the configuration the way the runtime does and connects.
+pub async fn connect(global: &Global) -> Result<Database, CliError> {
+    let mut config = match &global.config {
+        // Named explicitly, so a missing file is a mistake, not "use defaults".
+        Some(path) => Config::load_from(path, false)?,
+        None => Config::load()?,
+    };
+    config.pool.max_connections = config.pool.max_connections.min(CLI_MAX_CONNECTIONS);
+    let target = describe_target(&config)?;
+    tracing::debug!(target_db = %target, "connecting");
+    Database::connect_with(config)
+        .await
+        .map_err(|e| CliError::connect(e, &target))
+}
+
+/// `host:port/database`, never the password, for error messages.
+fn describe_target(config: &Config) -> Result<String, CliError> {
+    let opts = config.connect_options()?;
+    Ok(format!(
+        "{}:{}/{}",
+        opts.get_host(),
+        opts.get_port(),
+        opts.get_database().unwrap_or("(default database)")
+    ))
+}

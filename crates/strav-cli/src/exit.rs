@@ -1,0 +1,142 @@
+//! Errors as the user sees them: one sentence on stderr and an exit code.
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0 | success (also when stdout is closed early, e.g. `strav schema:list \| head -1`) |
+//! | 1 | the database or the connection failed |
+//! | 2 | bad input: usage, names, configuration, a schema that exists / is not registered / is protected, missing `--force` |
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+/// Bad input: the user can fix it by changing the command or the config.
+pub const USAGE: u8 = 2;
+/// The environment failed: the database, the network, stdout.
+pub const FAILURE: u8 = 1;
+
+/// Why a command did not succeed.
+#[derive(Debug)]
+pub enum CliError {
+    /// Print `error: {message}` and exit with `code`.
+    Message { code: u8, message: String },
+    /// The reader of stdout went away; nothing more to say.
+    BrokenPipe,
+}
+
+impl CliError {
+    /// An error the user caused (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError::Message {
+            code: USAGE,
+            message: message.into(),
+        }
+    }
+
+    /// A failure of the environment (exit 1).
+    pub fn failure(message: impl Into<String>) -> Self {
+        CliError::Message {
+            code: FAILURE,
+            message: message.into(),
+        }
+    }
+
+    /// An error from `Database::connect_with`: configuration problems stay
+    /// user errors; anything else is said to be the connection to `target`.
+    pub fn connect(err: strav_orm::Error, target: &str) -> Self {
+        if err.is_user_error() {
+            return err.into();
+        }
+        let why = match &err {
+            // The variant's own Display adds "database error: ", which says
+            // less than "cannot connect".
+            strav_orm::Error::Database { source, .. } => source.to_string(),
+            other => other.to_string(),
+        };
+        CliError::failure(format!("cannot connect to the database at {target}: {why}"))
+    }
+}
+
+impl From<strav_orm::Error> for CliError {
+    fn from(err: strav_orm::Error) -> Self {
+        let code = if err.is_user_error() { USAGE } else { FAILURE };
+        CliError::Message {
+            code,
+            message: err.to_string(),
+        }
+    }
+}
+
+impl From<io::Error> for CliError {
+    fn from(err: io::Error) -> Self {
+        if err.kind() == io::ErrorKind::BrokenPipe {
+            CliError::BrokenPipe
+        } else {
+            CliError::failure(format!("cannot write to stdout: {err}"))
+        }
+    }
+}
+
+/// Reports `result` on stderr and turns it into the process exit code.
+pub fn finish(result: Result<(), CliError>) -> ExitCode {
+    match result {
+        Ok(()) | Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
+        Err(CliError::Message { code, message }) => {
+            // Nothing sensible is left to do if stderr is gone too.
+            // Some messages (a TOML syntax error) carry a multi-line source
+            // snippet; trailing blank lines are noise after it.
+            let _ = writeln!(io::stderr().lock(), "error: {}", message.trim_end());
+            ExitCode::from(code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(e: CliError) -> u8 {
+        match e {
+            CliError::Message { code, .. } => code,
+            CliError::BrokenPipe => 0,
+        }
+    }
+
+    #[test]
+    fn user_errors_exit_2_and_database_errors_exit_1() {
+        assert_eq!(
+            code(strav_orm::Error::SchemaAlreadyExists("a".into()).into()),
+            USAGE
+        );
+        assert_eq!(
+            code(strav_orm::Error::PoolTimeout(std::time::Duration::from_secs(1)).into()),
+            FAILURE
+        );
+        let db = strav_orm::Error::from(strav_orm::sqlx::Error::PoolClosed);
+        assert_eq!(code(db.into()), FAILURE);
+    }
+
+    #[test]
+    fn connection_errors_name_the_target() {
+        let err = strav_orm::Error::from(strav_orm::sqlx::Error::Io(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            "refused",
+        )));
+        match CliError::connect(err, "127.0.0.1:1/x") {
+            CliError::Message { code, message } => {
+                assert_eq!(code, FAILURE);
+                assert!(
+                    message.starts_with("cannot connect to the database at 127.0.0.1:1/x: "),
+                    "{message}"
+                );
+                assert!(message.contains("refused"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn broken_pipe_is_not_an_error() {
+        let e: CliError = io::Error::from(io::ErrorKind::BrokenPipe).into();
+        assert!(matches!(e, CliError::BrokenPipe));
+    }
+}
