@@ -64,7 +64,10 @@ pub async fn run(args: Args) -> Result<String, BoxError> {
 async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
     let tenants: Arc<Vec<String>> =
         Arc::new((0..args.tenants).map(|i| format!("t_{i:05}")).collect());
-    eprintln!("setting up {} tenants x {} rows ...", args.tenants, args.rows);
+    eprintln!(
+        "setting up {} tenants x {} rows ...",
+        args.tenants, args.rows
+    );
     let setup = sqlx::PgPool::connect_with(scratch.options()).await?;
     for chunk in tenants.chunks(50) {
         let mut script = String::new();
@@ -154,8 +157,12 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
     // workers mapped to it), so nothing but the lookup's round trip is paid.
     let mut conns = Vec::new();
     for _ in 0..args.connections {
-        let opts = scratch.options().statement_cache_capacity(args.tenants + 16);
-        conns.push(tokio::sync::Mutex::new(sqlx::ConnectOptions::connect(&opts).await?));
+        let opts = scratch
+            .options()
+            .statement_cache_capacity(args.tenants + 16);
+        conns.push(tokio::sync::Mutex::new(
+            sqlx::ConnectOptions::connect(&opts).await?,
+        ));
     }
     let conns = Arc::new(conns);
     let conn_lookup = {
@@ -215,7 +222,9 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
         }),
         ("conn_spread", {
             let f = conn_lookup.clone();
-            Box::new(move |w, rng| Box::pin(f(w, rng.random_range(0..n), rng.random_range(1..=rows))))
+            Box::new(move |w, rng| {
+                Box::pin(f(w, rng.random_range(0..n), rng.random_range(1..=rows)))
+            })
         }),
         ("naive_spread", {
             let f = naive_lookup.clone();
@@ -234,17 +243,24 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
         }),
         ("strav_spread", {
             let f = strav_lookups.clone();
-            Box::new(move |_, rng| Box::pin(f(rng.random_range(0..n), vec![rng.random_range(1..=rows)])))
+            Box::new(move |_, rng| {
+                Box::pin(f(rng.random_range(0..n), vec![rng.random_range(1..=rows)]))
+            })
         }),
     ];
-    let workloads: Vec<(&str, Arc<Step>)> =
-        workloads.into_iter().map(|(k, s)| (k, Arc::new(s))).collect();
+    let workloads: Vec<(&str, Arc<Step>)> = workloads
+        .into_iter()
+        .map(|(k, s)| (k, Arc::new(s)))
+        .collect();
 
     // Warm-up: fills every connection's statement cache (the spread
     // baselines prepare one statement per tenant per connection).
     for (name, step) in &workloads {
         let step = step.clone();
-        let qps = throughput(args.workers, args.seconds.max(2.0), move |w, rng| step(w, rng)).await;
+        let qps = throughput(args.workers, args.seconds.max(2.0), move |w, rng| {
+            step(w, rng)
+        })
+        .await;
         eprintln!("warm-up {name:>14}: {qps:>9.0} lookups/s");
     }
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); workloads.len()];
@@ -258,7 +274,12 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
         }
     }
     let m: Vec<f64> = samples.into_iter().map(median).collect();
-    let get = |k: &str| m[workloads.iter().position(|(n, _)| *n == k).expect("workload")];
+    let get = |k: &str| {
+        m[workloads
+            .iter()
+            .position(|(n, _)| *n == k)
+            .expect("workload")]
+    };
     let (raw_hot, raw_spread, naive) = (get("raw_hot"), get("raw_spread"), get("naive_spread"));
     let (hot, request, spread) = (get("strav_hot"), get("strav_request"), get("strav_spread"));
     let (conn_hot, conn_spread) = (get("conn_hot"), get("conn_spread"));

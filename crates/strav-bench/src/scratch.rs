@@ -19,8 +19,10 @@ impl ScratchDb {
         let admin: PgConnectOptions = url.parse()?;
         let name = format!("strav_bench_{tag}_{}", std::process::id());
         let mut conn = admin.connect().await?;
-        conn.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-            .await?;
+        conn.execute(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+        )))
+        .await?;
         conn.execute(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
             .await?;
         conn.close().await?;

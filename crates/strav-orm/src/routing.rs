@@ -372,7 +372,10 @@ mod tests {
     fn renders_paths() {
         let public = SchemaName::new("public").unwrap();
         let t = SchemaName::new("t1").unwrap();
-        assert_eq!(PathKey::Default.render(std::slice::from_ref(&public)), "\"public\"");
+        assert_eq!(
+            PathKey::Default.render(std::slice::from_ref(&public)),
+            "\"public\""
+        );
         assert_eq!(
             PathKey::Schema(t.clone()).render(std::slice::from_ref(&public)),
             "\"t1\", \"public\""

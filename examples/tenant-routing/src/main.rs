@@ -83,7 +83,10 @@ async fn main() -> Result<(), Error> {
         .sql("SELECT to_regclass('orders')::text")
         .fetch_scalar()
         .await?;
-    println!("orders table visible without a tenant: {}", visible.is_some());
+    println!(
+        "orders table visible without a tenant: {}",
+        visible.is_some()
+    );
 
     for s in schemas.get_all_schema_stats().await? {
         println!(
