@@ -50,7 +50,7 @@ pub use error::{Error, Result};
 pub use schema_manager::{SchemaInfo, SchemaManager, SchemaStats};
 pub use schema_name::{IntoSchemaName, SchemaName};
 pub use sql::Sql;
-pub use transaction::Tx;
+pub use transaction::{Tx, TxConnection};
 
 /// Re-exported so users need no direct sqlx dependency for common types.
 pub use sqlx;

@@ -114,7 +114,7 @@ impl SchemaManager {
         let schema = SchemaName::tenant(name)?;
         check_domain(domain)?;
         self.ensure_registry().await?;
-        let mut tx = self.db.begin_on_path(PathKey::Default).await?;
+        let tx = self.db.begin_on_path(PathKey::Default).await?;
         let create = format!("CREATE SCHEMA {}", schema.quoted());
         if let Err(e) = tx.sql(AssertSqlSafe(create)).execute().await {
             return Err(match e.sqlstate().as_deref() {
@@ -149,7 +149,7 @@ impl SchemaManager {
         }
         let schema = SchemaName::tenant(name)?;
         self.ensure_registry().await?;
-        let mut tx = self.db.begin_on_path(PathKey::Default).await?;
+        let tx = self.db.begin_on_path(PathKey::Default).await?;
         // Locks the registry row, so two deletes of one schema do not race.
         let registered: Option<String> = tx
             .sql("SELECT name FROM public.strav_schemas WHERE name = $1 FOR UPDATE")

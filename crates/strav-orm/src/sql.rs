@@ -23,7 +23,7 @@ pub struct Sql<'e> {
 
 enum Target<'e> {
     Db(&'e Database),
-    Tx(&'e mut Tx),
+    Tx(&'e Tx),
 }
 
 impl<'e> Sql<'e> {
@@ -31,7 +31,7 @@ impl<'e> Sql<'e> {
         Self::new(Target::Db(db), sql)
     }
 
-    pub(crate) fn on_tx(tx: &'e mut Tx, sql: SqlStr) -> Self {
+    pub(crate) fn on_tx(tx: &'e Tx, sql: SqlStr) -> Self {
         Self::new(Target::Tx(tx), sql)
     }
 

@@ -3,7 +3,12 @@
 //! A transaction is routed once, when it begins, to the schema current at that
 //! moment; every statement inside runs there, even inside a later
 //! `with_schema` for another tenant.
+//!
+//! Statements take `&Tx`, not `&mut Tx`, so a transaction can be handed to
+//! any number of calls (`User::create(tx, ..)`, `tx.sql(..)`) without
+//! reborrowing; they run one at a time on the transaction's connection.
 
+use std::ops::{Deref, DerefMut};
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
@@ -11,6 +16,7 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use sqlx::postgres::{PgArguments, PgConnection};
 use sqlx::{AssertSqlSafe, Executor, SqlSafeStr, SqlStr};
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::context::current_schema_context;
 use crate::database::Database;
@@ -18,12 +24,16 @@ use crate::error::{Error, Result};
 use crate::routing::{log_statement, may_change_search_path, Lease, Op, PathKey};
 use crate::sql::Sql;
 
-/// An open transaction (or, nested, a savepoint). Dropping it without
-/// [`Tx::commit`] rolls it back before its connection is used again.
+/// An open transaction. Dropping it without [`Tx::commit`] rolls it back
+/// before its connection is used again.
 pub struct Tx {
-    lease: Lease,
+    inner: Mutex<TxState>,
     key: PathKey,
-    /// 0 for the transaction itself, n for the n-th nested savepoint.
+}
+
+struct TxState {
+    lease: Lease,
+    /// Savepoints open inside the transaction.
     depth: usize,
 }
 
@@ -33,11 +43,11 @@ impl Database {
     /// the schema that was current when the transaction began.
     pub async fn transaction<F, T, E>(&self, f: F) -> std::result::Result<T, E>
     where
-        F: for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, std::result::Result<T, E>>,
+        F: for<'c> FnOnce(&'c Tx) -> BoxFuture<'c, std::result::Result<T, E>>,
         E: From<Error>,
     {
-        let mut tx = self.begin().await?;
-        let outcome = AssertUnwindSafe(f(&mut tx)).catch_unwind().await;
+        let tx = self.begin().await?;
+        let outcome = AssertUnwindSafe(f(&tx)).catch_unwind().await;
         tx.finish(outcome).await
     }
 
@@ -67,16 +77,15 @@ impl Database {
             return Err(Error::db(e, key.schema()));
         }
         Ok(Tx {
-            lease,
+            inner: Mutex::new(TxState { lease, depth: 0 }),
             key,
-            depth: 0,
         })
     }
 }
 
 impl Tx {
     /// A raw statement inside this transaction.
-    pub fn sql(&mut self, sql: impl SqlSafeStr) -> Sql<'_> {
+    pub fn sql(&self, sql: impl SqlSafeStr) -> Sql<'_> {
         Sql::on_tx(self, sql.into_sql_str())
     }
 
@@ -85,40 +94,62 @@ impl Tx {
         self.key.schema()
     }
 
-    /// The underlying sqlx connection, for sqlx's own query API. Strav cannot
-    /// see what runs on it, so it stops trusting the session's path.
-    pub fn connection(&mut self) -> &mut PgConnection {
-        let conn = self.lease.conn();
-        conn.path = None;
-        &mut conn.raw
+    /// The underlying sqlx connection, for sqlx's own query API
+    /// (`sqlx::query!(..).fetch_all(&mut *tx.connection().await)`). Strav
+    /// cannot see what runs on it, so it stops trusting the session's path.
+    pub async fn connection(&self) -> TxConnection<'_> {
+        TxConnection(self.inner.lock().await)
     }
 
     /// Runs `f` in a savepoint: released on `Ok`, rolled back to on `Err` or
     /// panic. The outer transaction goes on either way.
-    pub async fn transaction<F, T, E>(&mut self, f: F) -> std::result::Result<T, E>
+    pub async fn transaction<F, T, E>(&self, f: F) -> std::result::Result<T, E>
     where
-        F: for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, std::result::Result<T, E>>,
+        F: for<'c> FnOnce(&'c Tx) -> BoxFuture<'c, std::result::Result<T, E>>,
         E: From<Error>,
     {
-        self.control(format!("SAVEPOINT strav_sp_{}", self.depth + 1))
-            .await?;
-        self.depth += 1;
+        let name = {
+            let mut state = self.inner.lock().await;
+            let name = format!("strav_sp_{}", state.depth + 1);
+            self.control(&mut state, format!("SAVEPOINT {name}"))
+                .await?;
+            state.depth += 1;
+            name
+        };
         let outcome = AssertUnwindSafe(f(self)).catch_unwind().await;
-        self.finish_level(outcome).await
+        let mut state = self.inner.lock().await;
+        state.depth -= 1;
+        let undo = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
+        match outcome {
+            Ok(Ok(v)) => {
+                self.control(&mut state, format!("RELEASE SAVEPOINT {name}"))
+                    .await?;
+                Ok(v)
+            }
+            Ok(Err(e)) => {
+                self.control(&mut state, undo).await?;
+                Err(e)
+            }
+            Err(panic) => {
+                let _ = self.control(&mut state, undo).await;
+                drop(state);
+                std::panic::resume_unwind(panic)
+            }
+        }
     }
 
     /// Commits the transaction.
-    pub async fn commit(mut self) -> Result<()> {
+    pub async fn commit(self) -> Result<()> {
         self.end(true).await
     }
 
     /// Rolls the transaction back.
-    pub async fn rollback(mut self) -> Result<()> {
+    pub async fn rollback(self) -> Result<()> {
         self.end(false).await
     }
 
     async fn finish<T, E>(
-        mut self,
+        self,
         outcome: std::thread::Result<std::result::Result<T, E>>,
     ) -> std::result::Result<T, E>
     where
@@ -143,47 +174,16 @@ impl Tx {
         }
     }
 
-    async fn finish_level<T, E>(
-        &mut self,
-        outcome: std::thread::Result<std::result::Result<T, E>>,
-    ) -> std::result::Result<T, E>
-    where
-        E: From<Error>,
-    {
-        let name = format!("strav_sp_{}", self.depth);
-        self.depth -= 1;
-        match outcome {
-            Ok(Ok(v)) => {
-                self.control(format!("RELEASE SAVEPOINT {name}")).await?;
-                Ok(v)
-            }
-            Ok(Err(e)) => {
-                self.control(format!(
-                    "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
-                ))
-                .await?;
-                Err(e)
-            }
-            Err(panic) => {
-                let _ = self
-                    .control(format!(
-                        "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
-                    ))
-                    .await;
-                std::panic::resume_unwind(panic)
-            }
-        }
-    }
-
-    async fn end(&mut self, commit: bool) -> Result<()> {
-        self.control(if commit { "COMMIT" } else { "ROLLBACK" }.to_owned())
-            .await?;
-        self.lease.conn().tx_open = false;
+    async fn end(&self, commit: bool) -> Result<()> {
+        let mut state = self.inner.lock().await;
+        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
+        self.control(&mut state, sql.to_owned()).await?;
+        state.lease.conn().tx_open = false;
         Ok(())
     }
 
-    async fn control(&mut self, sql: String) -> Result<()> {
-        let conn = self.lease.conn();
+    async fn control(&self, state: &mut TxState, sql: String) -> Result<()> {
+        let conn = state.lease.conn();
         conn.raw
             .execute(AssertSqlSafe(sql))
             .await
@@ -195,12 +195,13 @@ impl Tx {
     }
 
     pub(crate) async fn run_statement<R>(
-        &mut self,
+        &self,
         sql: SqlStr,
         args: PgArguments,
         op: &Op<'_, R>,
     ) -> Result<R> {
-        let conn = self.lease.conn();
+        let mut state = self.inner.lock().await;
+        let conn = state.lease.conn();
         if may_change_search_path(sql.as_str()) {
             conn.path = None;
         }
@@ -218,7 +219,26 @@ impl std::fmt::Debug for Tx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tx")
             .field("schema", &self.key.to_string())
-            .field("depth", &self.depth)
             .finish()
+    }
+}
+
+/// The transaction's sqlx connection, from [`Tx::connection`]; other
+/// statements of the transaction wait while it is held.
+pub struct TxConnection<'t>(MutexGuard<'t, TxState>);
+
+impl Deref for TxConnection<'_> {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        self.0.lease.conn_ref()
+    }
+}
+
+impl DerefMut for TxConnection<'_> {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        // Anything may run on it now, `SET search_path` included.
+        let conn = self.0.lease.conn();
+        conn.path = None;
+        &mut conn.raw
     }
 }
