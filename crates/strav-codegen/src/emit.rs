@@ -11,6 +11,7 @@ use crate::catalog::{
     Catalog, Column, ColumnDefault, Domain, DomainKind, Enum, ReferentialAction, Table,
 };
 use crate::naming;
+use crate::types::ColumnType;
 
 /// One generated file, relative to the output directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,12 +163,9 @@ fn render_domain(catalog: &Catalog, domain: &Domain) -> String {
 
 fn render_enum(domain: &Domain, e: &Enum) -> TokenStream {
     let name = ident(&e.rust_name);
-    // sqlx looks a type name up with `::regtype`: a fixed schema other than `public` is
-    // not on a tenant's search path, so its types are named with the schema.
-    let type_name = match domain.kind {
-        DomainKind::Fixed => format!("{}.{}", domain.name, e.name),
-        DomainKind::Public | DomainKind::PerTenant => e.name.clone(),
-    };
+    // Bound as text and cast by the model's SQL, so the same Rust enum serves
+    // every tenant's copy of a per-tenant type (see strav_orm's `PgEnum`).
+    let type_name = &e.name;
     let doc = format!(
         " PostgreSQL enum `{}` of domain `{}`, declared in `{}`.",
         e.name,
@@ -178,42 +176,34 @@ fn render_enum(domain: &Domain, e: &Enum) -> TokenStream {
         let variant = ident(&v.rust_name);
         let label = &v.label;
         quote! {
-            #[sqlx(rename = #label)]
+            #[strav(rename = #label)]
             #variant
         }
     });
-    let all = e.variants.iter().map(|v| ident(&v.rust_name));
-    let count = proc_macro2::Literal::usize_unsuffixed(e.variants.len());
-    let arms = e.variants.iter().map(|v| {
-        let variant = ident(&v.rust_name);
-        let label = &v.label;
-        quote!(Self::#variant => #label)
-    });
     quote! {
         #[doc = #doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::strav_orm::sqlx::Type)]
-        #[sqlx(type_name = #type_name)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::strav_orm::Enum)]
+        #[strav(type_name = #type_name)]
         pub enum #name {
             #(#variants,)*
         }
+    }
+}
 
-        impl #name {
-            /// Every value, in declaration order (the order PostgreSQL sorts them in).
-            pub const ALL: [Self; #count] = [#(Self::#all),*];
-
-            /// The label stored in the database.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    #(#arms,)*
-                }
-            }
+/// The type parameters of `ty` are cast to in SQL, for enums: unqualified for
+/// a per-tenant domain's (resolved in the tenant's schema), schema-qualified
+/// otherwise.
+fn sql_cast(catalog: &Catalog, ty: &ColumnType) -> Option<String> {
+    match ty {
+        ColumnType::Enum { domain, name } => {
+            let schema = catalog.domain(domain).and_then(Domain::schema);
+            Some(match schema {
+                Some(schema) => format!("{schema}.{name}"),
+                None => name.clone(),
+            })
         }
-
-        impl ::std::fmt::Display for #name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
+        ColumnType::Array(inner) => sql_cast(catalog, inner).map(|t| format!("{t}[]")),
+        _ => None,
     }
 }
 
@@ -240,7 +230,7 @@ fn render_table(catalog: &Catalog, domain: &Domain, table: &Table) -> TokenStrea
         .map(|c| render_field(catalog, domain, table, c));
     quote! {
         #[doc = #doc]
-        #[derive(Debug, Clone, PartialEq, ::strav_orm::Model, ::strav_orm::sqlx::FromRow)]
+        #[derive(Debug, Clone, PartialEq, ::strav_orm::Model)]
         #[strav(#attr)]
         pub struct #name {
             #(#fields,)*
@@ -286,11 +276,12 @@ fn render_field(catalog: &Catalog, domain: &Domain, table: &Table, column: &Colu
         let name = &column.name;
         strav.push(quote!(column = #name));
     }
+    if column.rust_type.is_none() {
+        if let Some(cast) = sql_cast(catalog, &column.ty) {
+            strav.push(quote!(sql_type = #cast));
+        }
+    }
     let strav = (!strav.is_empty()).then(|| quote!(#[strav(#(#strav),*)]));
-    let sqlx = renamed.then(|| {
-        let name = &column.name;
-        quote!(#[sqlx(rename = #name)])
-    });
     let mut sql = column.sql_definition(&domain.name);
     for fk in table
         .foreign_keys
@@ -316,7 +307,6 @@ fn render_field(catalog: &Catalog, domain: &Domain, table: &Table, column: &Colu
     quote! {
         #[doc = #doc]
         #strav
-        #sqlx
         pub #field: #ty
     }
 }

@@ -202,9 +202,9 @@ fn rust_keywords_become_raw_identifiers_and_sql_reserved_words_are_quoted() {
     );
     let code = code(&project, "public.rs");
     for expected in [
-        "    #[strav(column = \"type\")]\n    #[sqlx(rename = \"type\")]\n    pub r#type: ::std::string::String,",
-        "    #[strav(column = \"match\")]\n    #[sqlx(rename = \"match\")]\n    pub r#match: ::std::string::String,",
-        "    #[strav(column = \"self\")]\n    #[sqlx(rename = \"self\")]\n    pub self_: ::std::string::String,",
+        "    #[strav(column = \"type\")]\n    pub r#type: ::std::string::String,",
+        "    #[strav(column = \"match\")]\n    pub r#match: ::std::string::String,",
+        "    #[strav(column = \"self\")]\n    pub self_: ::std::string::String,",
         "    /// `\"order\" integer NOT NULL`\n    pub order: i32,",
         "    /// `\"user\" text NOT NULL`\n    pub user: ::std::string::String,",
     ] {

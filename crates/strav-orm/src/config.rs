@@ -68,8 +68,12 @@ pub struct PoolConfig {
     pub idle_timeout_secs: f64,
     /// Close connections older than this many seconds (0: never).
     pub max_lifetime_secs: f64,
-    /// Prepared statements kept per connection (sqlx's LRU, keyed by SQL text).
+    /// Prepared statements kept per connection (sqlx's LRU, keyed by SQL
+    /// text) for raw SQL and unqualified model statements.
     pub statement_cache_capacity: usize,
+    /// Additional prepared statements per connection for model statements
+    /// qualified with a tenant's schema (see the README, "Model statements").
+    pub tenant_statement_cache: usize,
 }
 
 impl Default for PoolConfig {
@@ -81,6 +85,7 @@ impl Default for PoolConfig {
             idle_timeout_secs: 600.0,
             max_lifetime_secs: 1800.0,
             statement_cache_capacity: 100,
+            tenant_statement_cache: 256,
         }
     }
 }
@@ -212,7 +217,9 @@ impl Config {
             }
         };
         Ok(opts
-            .statement_cache_capacity(self.pool.statement_cache_capacity)
+            .statement_cache_capacity(
+                self.pool.statement_cache_capacity + self.pool.tenant_statement_cache,
+            )
             .application_name("strav"))
     }
 }
@@ -250,6 +257,7 @@ struct RawPool {
     idle_timeout_secs: Option<Lenient<f64>>,
     max_lifetime_secs: Option<Lenient<f64>>,
     statement_cache_capacity: Option<Lenient<usize>>,
+    tenant_statement_cache: Option<Lenient<usize>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -346,6 +354,9 @@ impl RawConfig {
             statement_cache_capacity: p
                 .statement_cache_capacity
                 .map_or(def.statement_cache_capacity, |v| v.0),
+            tenant_statement_cache: p
+                .tenant_statement_cache
+                .map_or(def.tenant_statement_cache, |v| v.0),
         };
         if pool.max_connections == 0 {
             return Err("key `pool.max_connections`: must be at least 1".into());

@@ -96,7 +96,9 @@ pub fn has_schema_context() -> bool {
 
 /// The schema of the current scope, or [`Error::NoSchemaContext`].
 pub fn require_schema(operation: &'static str) -> Result<SchemaName> {
-    current_schema().ok_or(Error::NoSchemaContext { operation })
+    current_schema().ok_or_else(|| Error::NoSchemaContext {
+        operation: operation.to_owned(),
+    })
 }
 
 /// `tokio::spawn` that carries the current schema context into the new task.

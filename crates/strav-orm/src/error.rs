@@ -24,7 +24,11 @@ pub enum Error {
 
     /// A per-tenant operation ran outside any `with_schema` scope.
     #[error("no schema context: {operation} needs a tenant schema; wrap the call in `with_schema(\"<schema>\", ...)`")]
-    NoSchemaContext { operation: &'static str },
+    NoSchemaContext { operation: String },
+
+    /// A query that cannot be built as asked.
+    #[error("invalid query: {0}")]
+    InvalidQuery(&'static str),
 
     /// A query ran inside `with_schema` while `[multi_tenant] enabled = false`.
     #[error("multi-tenancy is disabled ([multi_tenant] enabled = false in config/database.toml), so queries inside with_schema are refused rather than run in the shared schema; enable it or drop the with_schema scope")]

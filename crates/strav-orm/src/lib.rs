@@ -29,6 +29,7 @@ mod connection;
 mod context;
 mod database;
 mod error;
+pub mod model;
 mod pin;
 mod pool;
 mod routing;
@@ -47,10 +48,14 @@ pub use context::{
 };
 pub use database::{Database, PoolStatus};
 pub use error::{Error, Result};
+pub use model::{Column, Compatible, Executor, Filter, Model, Order, PgEnum, Query};
 pub use schema_manager::{SchemaInfo, SchemaManager, SchemaStats};
 pub use schema_name::{IntoSchemaName, SchemaName};
 pub use sql::Sql;
 pub use transaction::{Tx, TxConnection};
+
+/// `#[derive(Model)]` and `#[derive(Enum)]`.
+pub use strav_derive::{Enum, Model};
 
 /// Re-exported so users need no direct sqlx dependency for common types.
 pub use sqlx;

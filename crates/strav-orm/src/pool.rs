@@ -10,10 +10,26 @@
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{ConnectOptions, Executor};
+use std::collections::HashSet;
 
-use crate::routing::PathKey;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection as _, Executor, SqlStr};
+
+use crate::routing::{Op, PathKey};
+
+/// "cached plan must not change result type": a statement prepared under one
+/// tenant and run under another whose table has other columns.
+pub(crate) fn is_stale_plan(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.code().as_deref() == Some("0A000")
+                && db
+                    .message()
+                    .contains("cached plan must not change result type")
+        }
+        _ => false,
+    }
+}
 
 /// A pooled connection and what Strav knows about its session.
 pub(crate) struct PgConn {
@@ -28,6 +44,10 @@ pub(crate) struct PgConn {
     pub(crate) tx_open: bool,
     /// The connection failed at the I/O or protocol level; it is discarded.
     pub(crate) broken: bool,
+    /// Schema-qualified model statements prepared on this connection (see
+    /// `model/exec.rs`). A mirror of part of sqlx's statement cache: a stale
+    /// entry only costs a re-prepare, never correctness.
+    pub(crate) qualified: HashSet<Box<str>>,
 }
 
 impl PgConn {
@@ -41,6 +61,30 @@ impl PgConn {
             self.tx_open = false;
         }
         Ok(())
+    }
+
+    /// Runs `op`; if the plan went stale because the statement's result
+    /// columns differ under the current path ("cached plan must not change
+    /// result type"), re-prepares and runs it once more. The error comes from
+    /// planning, before anything executed, so nothing runs twice.
+    pub(crate) async fn run_retrying<R>(
+        &mut self,
+        sql: &SqlStr,
+        args: PgArguments,
+        op: &Op<'_, R>,
+    ) -> Result<R, sqlx::Error> {
+        match op(&mut self.raw, sql.clone(), args.clone()).await {
+            Err(e) if is_stale_plan(&e) && !self.tx_open => {
+                tracing::debug!(
+                    sql = sql.as_str(),
+                    "result type changed between schemas; re-preparing"
+                );
+                self.raw.clear_cached_statements().await?;
+                self.qualified.clear();
+                op(&mut self.raw, sql.clone(), args).await
+            }
+            other => other,
+        }
     }
 
     /// Records a failure; connection-level failures make the connection unusable.
@@ -72,6 +116,7 @@ impl managed::Manager for Manager {
             path: None,
             tx_open: false,
             broken: false,
+            qualified: HashSet::new(),
         })
     }
 

@@ -148,20 +148,6 @@ fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
-/// "cached plan must not change result type": a statement prepared under one
-/// tenant and run under another whose table has other columns.
-fn is_stale_plan(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(db) => {
-            db.code().as_deref() == Some("0A000")
-                && db
-                    .message()
-                    .contains("cached plan must not change result type")
-        }
-        _ => false,
-    }
-}
-
 impl Database {
     /// The path a statement issued now needs.
     pub(crate) fn route(&self, ctx: Option<&SchemaContext>) -> Result<PathKey> {
@@ -243,16 +229,7 @@ impl Database {
         if may_change_search_path(sql.as_str()) {
             conn.path = None;
         }
-        match op(&mut conn.raw, sql.clone(), args.clone()).await {
-            // The plan failed before executing anything, so running the
-            // statement again cannot apply it twice.
-            Err(e) if is_stale_plan(&e) => {
-                tracing::debug!(schema = %key, "result type changed between schemas; re-preparing");
-                conn.raw.clear_cached_statements().await?;
-                op(&mut conn.raw, sql.clone(), args).await
-            }
-            other => other,
-        }
+        conn.run_retrying(sql, args, op).await
     }
 
     async fn run_in_local_tx<R>(
@@ -275,11 +252,12 @@ impl Database {
                 Err(e) => {
                     conn.raw.execute("ROLLBACK").await?;
                     conn.tx_open = false;
-                    if retried || !is_stale_plan(&e) {
+                    if retried || !crate::pool::is_stale_plan(&e) {
                         return Err(e);
                     }
                     retried = true;
                     conn.raw.clear_cached_statements().await?;
+                    conn.qualified.clear();
                 }
             }
         }
@@ -335,7 +313,7 @@ impl Database {
 }
 
 pub(crate) fn log_statement<R>(
-    key: &PathKey,
+    key: &dyn fmt::Display,
     sql: &SqlStr,
     started: Instant,
     result: &Result<R, sqlx::Error>,

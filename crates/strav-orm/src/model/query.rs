@@ -1,0 +1,370 @@
+//! The query builder and the statements behind the generated methods.
+//!
+//! Every statement lists its columns (a `SELECT *` prepared under one tenant
+//! fails under a tenant whose table has other columns) and binds every value.
+//! SQL is rendered by a function of the table qualifier, so `exec.rs` can
+//! choose per connection between the unqualified form and the form qualified
+//! with the tenant's schema.
+
+use std::marker::PhantomData;
+
+use super::args::Args;
+use super::column::{bind_node, push_ident, Assignment, Filter, Node, Order, SqlWriter};
+use super::exec::run;
+use super::{Executor, Model};
+use crate::error::{Error, Result};
+
+/// A query on model `M`: `TenantOrder::query().filter(..).order_by(..).all(&db)`.
+#[must_use = "a query does nothing until all/first/count/update/delete is awaited"]
+pub struct Query<M: Model> {
+    filters: Vec<Node>,
+    order: Vec<Order<M>>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+    _p: PhantomData<fn() -> M>,
+}
+
+impl<M: Model> Default for Query<M> {
+    fn default() -> Self {
+        Query {
+            filters: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+            offset: None,
+            _p: PhantomData,
+        }
+    }
+}
+
+impl<M: Model> Query<M> {
+    /// An unfiltered query.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a condition; several are combined with `AND`.
+    pub fn filter(mut self, filter: Filter<M>) -> Self {
+        self.filters.push(filter.node);
+        self
+    }
+
+    /// Adds an ordering term (`M::CREATED_AT.desc()`).
+    pub fn order_by(mut self, order: Order<M>) -> Self {
+        self.order.push(order);
+        self
+    }
+
+    /// At most `n` rows.
+    pub fn limit(mut self, n: i64) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: i64) -> Self {
+        self.offset = Some(n);
+        self
+    }
+
+    /// Every matching row.
+    pub async fn all<'e, E: Executor<'e>>(self, exec: E) -> Result<Vec<M>> {
+        let args = self.bind_where(Args::default(), true);
+        run::<M, _, _>(exec, &|q| self.select_sql(q, true), args, &|c, s, a| {
+            Box::pin(sqlx::query_as_with::<_, M, _>(s, a).fetch_all(c))
+        })
+        .await
+    }
+
+    /// The first matching row, if any.
+    pub async fn first<'e, E: Executor<'e>>(mut self, exec: E) -> Result<Option<M>> {
+        self.limit = Some(1);
+        let args = self.bind_where(Args::default(), true);
+        run::<M, _, _>(exec, &|q| self.select_sql(q, true), args, &|c, s, a| {
+            Box::pin(sqlx::query_as_with::<_, M, _>(s, a).fetch_optional(c))
+        })
+        .await
+    }
+
+    /// How many rows match (ordering, limit and offset are ignored).
+    pub async fn count<'e, E: Executor<'e>>(self, exec: E) -> Result<i64> {
+        let args = self.bind_where(Args::default(), false);
+        run::<M, _, _>(exec, &|q| self.count_sql(q), args, &|c, s, a| {
+            Box::pin(sqlx::query_scalar_with::<_, i64, _>(s, a).fetch_one(c))
+        })
+        .await
+    }
+
+    /// Sets columns on every matching row; returns how many rows changed.
+    pub async fn update<'e, E, I>(self, exec: E, assignments: I) -> Result<u64>
+    where
+        E: Executor<'e>,
+        I: IntoIterator<Item = Assignment<M>>,
+    {
+        let assignments: Vec<Assignment<M>> = assignments.into_iter().collect();
+        if assignments.is_empty() {
+            return Err(Error::InvalidQuery(
+                "update needs at least one assignment (Model::COLUMN.set(value))",
+            ));
+        }
+        let mut args = Args::default();
+        for a in &assignments {
+            a.value.add_to(&mut args);
+        }
+        let args = self.bind_where(args, false);
+        let render = |q: &str| {
+            let mut w = SqlWriter::new(q);
+            w.out.push_str("UPDATE ");
+            write_table::<M>(&mut w.out, q);
+            w.out.push_str(" SET ");
+            for (i, a) in assignments.iter().enumerate() {
+                if i > 0 {
+                    w.out.push_str(", ");
+                }
+                w.ident(a.col);
+                w.out.push_str(" = ");
+                w.param(a.cast, false);
+            }
+            self.write_where(&mut w);
+            w.out
+        };
+        run::<M, _, _>(exec, &render, args, &execute_op()).await
+    }
+
+    /// Deletes every matching row; returns how many were deleted.
+    pub async fn delete<'e, E: Executor<'e>>(self, exec: E) -> Result<u64> {
+        let args = self.bind_where(Args::default(), false);
+        let render = |q: &str| {
+            let mut w = SqlWriter::new(q);
+            w.out.push_str("DELETE FROM ");
+            write_table::<M>(&mut w.out, q);
+            self.write_where(&mut w);
+            w.out
+        };
+        run::<M, _, _>(exec, &render, args, &execute_op()).await
+    }
+
+    fn bind_where(&self, mut args: Args, paging: bool) -> Args {
+        for f in &self.filters {
+            bind_node(f, &mut args);
+        }
+        if paging {
+            if let Some(n) = self.limit {
+                args.add(n);
+            }
+            if let Some(n) = self.offset {
+                args.add(n);
+            }
+        }
+        args
+    }
+
+    fn write_where(&self, w: &mut SqlWriter<'_>) {
+        for (i, f) in self.filters.iter().enumerate() {
+            w.out.push_str(if i == 0 { " WHERE " } else { " AND " });
+            w.node(f);
+        }
+    }
+
+    fn select_sql(&self, q: &str, paging: bool) -> String {
+        let mut w = SqlWriter::new(q);
+        write_select::<M>(&mut w.out, q);
+        self.write_where(&mut w);
+        for (i, o) in self.order.iter().enumerate() {
+            w.out.push_str(if i == 0 { " ORDER BY " } else { ", " });
+            w.ident(o.col);
+            w.out.push_str(if o.desc { " DESC" } else { " ASC" });
+        }
+        if paging {
+            if self.limit.is_some() {
+                w.out.push_str(" LIMIT ");
+                w.param(None, false);
+            }
+            if self.offset.is_some() {
+                w.out.push_str(" OFFSET ");
+                w.param(None, false);
+            }
+        }
+        w.out
+    }
+
+    fn count_sql(&self, q: &str) -> String {
+        let mut w = SqlWriter::new(q);
+        w.out.push_str("SELECT count(*) FROM ");
+        write_table::<M>(&mut w.out, q);
+        self.write_where(&mut w);
+        w.out
+    }
+}
+
+fn execute_op() -> impl for<'c> Fn(
+    &'c mut sqlx::PgConnection,
+    sqlx::SqlStr,
+    sqlx::postgres::PgArguments,
+) -> futures_util::future::BoxFuture<'c, Result<u64, sqlx::Error>>
+       + Send
+       + Sync {
+    |c, s, a| Box::pin(async move { Ok(sqlx::query_with(s, a).execute(c).await?.rows_affected()) })
+}
+
+/// `"schema"."table"` for fixed-schema models, `{q}"table"` otherwise.
+pub(crate) fn write_table<M: Model>(out: &mut String, q: &str) {
+    match M::META.schema {
+        Some(schema) => {
+            push_ident(out, schema);
+            out.push('.');
+        }
+        None => out.push_str(q),
+    }
+    push_ident(out, M::META.table);
+}
+
+fn write_select<M: Model>(out: &mut String, q: &str) {
+    out.push_str("SELECT ");
+    write_columns(out, M::META.columns.iter().map(|c| c.name));
+    out.push_str(" FROM ");
+    write_table::<M>(out, q);
+}
+
+fn write_columns<'a>(out: &mut String, names: impl Iterator<Item = &'a str>) {
+    for (i, name) in names.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        push_ident(out, name);
+    }
+}
+
+fn key_columns<M: Model>() -> impl Iterator<Item = (usize, &'static super::ColumnMeta)> {
+    M::META
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.primary_key)
+}
+
+fn write_key_where<M: Model>(w: &mut SqlWriter<'_>) {
+    for (i, (_, c)) in key_columns::<M>().enumerate() {
+        w.out.push_str(if i == 0 { " WHERE " } else { " AND " });
+        w.ident(c.name);
+        w.out.push_str(" = ");
+        w.param(c.cast, false);
+    }
+}
+
+/// `SELECT <columns> FROM <table>`.
+pub async fn all<'e, M: Model, E: Executor<'e>>(exec: E) -> Result<Vec<M>> {
+    Query::<M>::new().all(exec).await
+}
+
+/// The row with primary key `key`.
+pub async fn find<'e, M: Model, E: Executor<'e>>(exec: E, key: M::Key) -> Result<Option<M>> {
+    let mut args = Args::default();
+    M::bind_key(key, &mut args);
+    let render = |q: &str| {
+        let mut w = SqlWriter::new(q);
+        write_select::<M>(&mut w.out, q);
+        write_key_where::<M>(&mut w);
+        w.out
+    };
+    run::<M, _, _>(exec, &render, args, &|c, s, a| {
+        Box::pin(sqlx::query_as_with::<_, M, _>(s, a).fetch_optional(c))
+    })
+    .await
+}
+
+/// Inserts `new` and returns the row as stored (defaults and generated
+/// values filled in).
+pub async fn create<'e, M: Model, E: Executor<'e>>(exec: E, new: M::New) -> Result<M> {
+    let mut args = Args::default();
+    let set = M::bind_new(new, &mut args);
+    let render = |q: &str| {
+        let mut w = SqlWriter::new(q);
+        w.out.push_str("INSERT INTO ");
+        write_table::<M>(&mut w.out, q);
+        if set.is_empty() {
+            w.out.push_str(" DEFAULT VALUES");
+        } else {
+            w.out.push_str(" (");
+            write_columns(&mut w.out, set.iter().map(|&i| M::META.columns[i].name));
+            w.out.push_str(") VALUES (");
+            for (n, &i) in set.iter().enumerate() {
+                if n > 0 {
+                    w.out.push_str(", ");
+                }
+                w.param(M::META.columns[i].cast, false);
+            }
+            w.out.push(')');
+        }
+        w.out.push_str(" RETURNING ");
+        write_columns(&mut w.out, M::META.columns.iter().map(|c| c.name));
+        w.out
+    };
+    run::<M, _, _>(exec, &render, args, &|c, s, a| {
+        Box::pin(sqlx::query_as_with::<_, M, _>(s, a).fetch_one(c))
+    })
+    .await
+}
+
+/// Writes every non-key column of `row` to the row with its key.
+/// [`Error::RowNotFound`] when no such row exists.
+pub async fn save<'e, M: Model, E: Executor<'e>>(exec: E, row: &M) -> Result<()> {
+    let mut args = Args::default();
+    row.bind_non_key(&mut args);
+    M::bind_key(row.key(), &mut args);
+    let render = |q: &str| {
+        let mut w = SqlWriter::new(q);
+        w.out.push_str("UPDATE ");
+        write_table::<M>(&mut w.out, q);
+        w.out.push_str(" SET ");
+        for (i, c) in M::META
+            .columns
+            .iter()
+            .filter(|c| !c.primary_key)
+            .enumerate()
+        {
+            if i > 0 {
+                w.out.push_str(", ");
+            }
+            w.ident(c.name);
+            w.out.push_str(" = ");
+            w.param(c.cast, false);
+        }
+        write_key_where::<M>(&mut w);
+        w.out
+    };
+    match run::<M, _, _>(exec, &render, args, &execute_op()).await? {
+        0 => Err(Error::RowNotFound),
+        _ => Ok(()),
+    }
+}
+
+/// Deletes the row with `row`'s key. [`Error::RowNotFound`] when no such row exists.
+pub async fn delete<'e, M: Model, E: Executor<'e>>(exec: E, row: &M) -> Result<()> {
+    let mut args = Args::default();
+    M::bind_key(row.key(), &mut args);
+    let render = |q: &str| {
+        let mut w = SqlWriter::new(q);
+        w.out.push_str("DELETE FROM ");
+        write_table::<M>(&mut w.out, q);
+        write_key_where::<M>(&mut w);
+        w.out
+    };
+    match run::<M, _, _>(exec, &render, args, &execute_op()).await? {
+        0 => Err(Error::RowNotFound),
+        _ => Ok(()),
+    }
+}
+
+/// The first row whose `column` equals `value`.
+pub async fn find_by<'e, M, E, T, V>(
+    exec: E,
+    column: super::Column<M, T>,
+    value: V,
+) -> Result<Option<M>>
+where
+    M: Model,
+    E: Executor<'e>,
+    V: super::Compatible<T>,
+{
+    Query::<M>::new().filter(column.eq(value)).first(exec).await
+}
