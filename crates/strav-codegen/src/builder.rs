@@ -149,28 +149,81 @@ impl Builder {
 /// Writes `files` into `out_dir`, skipping those already up to date, and removes generated
 /// `.rs` files that are no longer produced.
 pub fn write_files(out_dir: &Path, files: &[GeneratedFile]) -> Result<Report, Error> {
-    let write_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Write { path, source }
-    };
+    let mut report = write_files_only(out_dir, files)?;
+    for path in stale_files(out_dir, files)? {
+        fs::remove_file(&path).map_err(write_error(&path))?;
+        report.removed.push(path);
+    }
+    Ok(report)
+}
+
+/// Writes `files` into `out_dir` like [`write_files`], but removes nothing: for
+/// regenerating part of the output (one domain and `mod.rs`) next to generated files that
+/// this call does not produce.
+pub fn write_files_only(out_dir: &Path, files: &[GeneratedFile]) -> Result<Report, Error> {
     fs::create_dir_all(out_dir).map_err(write_error(out_dir))?;
     let mut report = Report::default();
     for file in files {
         let path = out_dir.join(&file.path);
-        match fs::read(&path) {
-            Ok(existing) if existing == file.contents.as_bytes() => report.unchanged.push(path),
-            _ => {
-                fs::write(&path, &file.contents).map_err(write_error(&path))?;
-                report.written.push(path);
-            }
+        if is_up_to_date(&path, file) {
+            report.unchanged.push(path);
+        } else {
+            fs::write(&path, &file.contents).map_err(write_error(&path))?;
+            report.written.push(path);
         }
     }
+    Ok(report)
+}
+
+/// What [`write_files`] would do, touching nothing: `written` lists the files whose
+/// content would change (or that do not exist), `removed` the stale generated files that
+/// would be deleted. A missing `out_dir` means every file would be written. For checks
+/// such as `strav generate:models --check`.
+pub fn check_files(out_dir: &Path, files: &[GeneratedFile]) -> Result<Report, Error> {
+    let mut report = check_files_only(out_dir, files);
+    report.removed = stale_files(out_dir, files)?;
+    Ok(report)
+}
+
+/// What [`write_files_only`] would do, touching nothing: like [`check_files`], but never
+/// reports a file as removed.
+pub fn check_files_only(out_dir: &Path, files: &[GeneratedFile]) -> Report {
+    let mut report = Report::default();
+    for file in files {
+        let path = out_dir.join(&file.path);
+        if is_up_to_date(&path, file) {
+            report.unchanged.push(path);
+        } else {
+            report.written.push(path);
+        }
+    }
+    report
+}
+
+fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_path_buf();
+    move |source| Error::Write { path, source }
+}
+
+/// Whether `path` already holds exactly `file`'s bytes; unreadable counts as different.
+fn is_up_to_date(path: &Path, file: &GeneratedFile) -> bool {
+    fs::read(path).is_ok_and(|existing| existing == file.contents.as_bytes())
+}
+
+/// Generated `.rs` files in `out_dir` (those starting with [`GENERATED_MARKER`]) that
+/// `files` does not produce, sorted; none when `out_dir` does not exist.
+fn stale_files(out_dir: &Path, files: &[GeneratedFile]) -> Result<Vec<PathBuf>, Error> {
     let read_error = |source| Error::Read {
         path: out_dir.to_path_buf(),
         source,
     };
+    let entries = match fs::read_dir(out_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(read_error(e)),
+    };
     let mut stale = Vec::new();
-    for entry in fs::read_dir(out_dir).map_err(read_error)? {
+    for entry in entries {
         let path = entry.map_err(read_error)?.path();
         let produced = files.iter().any(|f| out_dir.join(&f.path) == path);
         if produced || path.extension().is_none_or(|e| e != "rs") || !path.is_file() {
@@ -184,9 +237,87 @@ pub fn write_files(out_dir: &Path, files: &[GeneratedFile]) -> Result<Report, Er
         }
     }
     stale.sort();
-    for path in stale {
-        fs::remove_file(&path).map_err(write_error(&path))?;
-        report.removed.push(path);
+    Ok(stale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, contents: &str) -> GeneratedFile {
+        GeneratedFile {
+            path: PathBuf::from(path),
+            contents: contents.to_string(),
+        }
     }
-    Ok(report)
+
+    fn generated(body: &str) -> String {
+        format!("{GENERATED_MARKER} from test.\n{body}\n")
+    }
+
+    fn names(paths: &[PathBuf]) -> Vec<String> {
+        paths
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn check_reports_what_write_would_do_and_touches_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("models");
+        let files = [
+            file("mod.rs", &generated("pub mod a;")),
+            file("a.rs", &generated("pub struct A;")),
+        ];
+
+        // No output directory yet: everything would be written, nothing is created.
+        let report = check_files(&out, &files).unwrap();
+        assert_eq!(names(&report.written), ["mod.rs", "a.rs"]);
+        assert!(report.unchanged.is_empty() && report.removed.is_empty());
+        assert!(!out.exists());
+
+        write_files(&out, &files).unwrap();
+        fs::write(out.join("old.rs"), generated("pub struct Old;")).unwrap();
+        fs::write(out.join("mine.rs"), "pub struct Mine;\n").unwrap();
+        fs::write(out.join("a.rs"), generated("pub struct Edited;")).unwrap();
+
+        let report = check_files(&out, &files).unwrap();
+        assert_eq!(names(&report.written), ["a.rs"]);
+        assert_eq!(names(&report.unchanged), ["mod.rs"]);
+        assert_eq!(names(&report.removed), ["old.rs"]);
+        // Nothing was touched: the edit and the stale file are still there.
+        assert_eq!(
+            fs::read_to_string(out.join("a.rs")).unwrap(),
+            generated("pub struct Edited;")
+        );
+        assert!(out.join("old.rs").exists());
+
+        // The same answer as a real write gives.
+        assert_eq!(write_files(&out, &files).unwrap(), report);
+        assert!(!out.join("old.rs").exists());
+        assert!(out.join("mine.rs").exists());
+    }
+
+    #[test]
+    fn writing_only_some_files_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("models");
+        let all = [
+            file("mod.rs", &generated("pub mod a; pub mod b;")),
+            file("a.rs", &generated("pub struct A;")),
+            file("b.rs", &generated("pub struct B;")),
+        ];
+        write_files(&out, &all).unwrap();
+
+        let a = [file("a.rs", &generated("pub struct A2;"))];
+        assert_eq!(names(&check_files_only(&out, &a).written), ["a.rs"]);
+        let report = write_files_only(&out, &a).unwrap();
+        assert_eq!(names(&report.written), ["a.rs"]);
+        assert!(report.removed.is_empty());
+        // mod.rs and b.rs are generated files that this call did not produce: kept.
+        assert!(out.join("mod.rs").exists() && out.join("b.rs").exists());
+        assert_eq!(names(&check_files_only(&out, &a).unchanged), ["a.rs"]);
+        assert!(check_files_only(&out, &a).written.is_empty());
+    }
 }

@@ -100,17 +100,19 @@ fn render_mod(catalog: &Catalog, config_name: Option<&str>) -> String {
     });
     let uses = catalog.domains.iter().filter_map(|d| {
         let module = module_ident(&d.name);
-        let mut names: Vec<&str> = d
+        // `New…` insert structs come from #[derive(Model)] in the same module.
+        let mut names: Vec<String> = d
             .enums
             .iter()
-            .map(|e| e.rust_name.as_str())
-            .chain(d.tables.iter().map(|t| t.model.as_str()))
+            .map(|e| e.rust_name.clone())
+            .chain(d.tables.iter().map(|t| t.model.clone()))
+            .chain(d.tables.iter().map(|t| format!("New{}", t.model)))
             .collect();
         if names.is_empty() {
             return None;
         }
         names.sort_unstable();
-        let names = names.into_iter().map(ident);
+        let names = names.iter().map(|n| ident(n));
         Some(quote!(pub use self::#module::{#(#names),*};))
     });
     let tokens = quote! {

@@ -242,6 +242,7 @@
 mod builder;
 pub mod catalog;
 pub mod config;
+pub mod ddl;
 pub(crate) mod definition;
 pub mod diagnostics;
 pub mod emit;
@@ -250,7 +251,7 @@ mod project;
 pub mod types;
 mod validate;
 
-pub use builder::{write_files, Builder, Report};
+pub use builder::{check_files, check_files_only, write_files, write_files_only, Builder, Report};
 pub use catalog::Catalog;
 pub use config::Config;
 pub use diagnostics::{Diagnostic, Diagnostics, Error, SourceFile};
