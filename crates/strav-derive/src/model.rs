@@ -144,12 +144,12 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let new_fields = fields.iter().filter(|f| !f.attrs.generated).map(|f| {
         let (ident, ty) = (f.ident, f.ty);
         if f.attrs.default {
-            quote! {
+            quote_spanned! {ty.span()=>
                 #[doc = "`None`: the database default."]
                 pub #ident: ::core::option::Option<#ty>
             }
         } else {
-            quote!(pub #ident: #ty)
+            quote_spanned!(ty.span()=> pub #ident: #ty)
         }
     });
     let bind_new = fields
@@ -205,7 +205,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     };
     let bind_non_key = fields.iter().filter(|f| !f.attrs.primary_key).map(|f| {
         let ident = f.ident;
-        quote!(args.add(&self.#ident);)
+        quote_spanned!(f.ty.span()=> args.add(&self.#ident);)
     });
 
     // A field whose type cannot be read from PostgreSQL is an error at the field.
@@ -221,7 +221,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     } else {
         let gets = fields.iter().map(|f| {
             let (ident, column) = (f.ident, &f.column);
-            quote!(#ident: #orm::sqlx::Row::try_get(row, #column)?)
+            quote_spanned!(f.ty.span()=> #ident: #orm::sqlx::Row::try_get(row, #column)?)
         });
         quote! {
             impl<'r> #orm::sqlx::FromRow<'r, #orm::sqlx::postgres::PgRow> for #name {
@@ -232,24 +232,37 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
     };
 
-    let key_methods = if keys.is_empty() {
+    let has_key_impl = if keys.is_empty() {
         quote!()
     } else {
-        quote! {
-            /// The row with this primary key, if any.
-            pub async fn find<'e, E: #orm::Executor<'e>>(exec: E, key: #key_type) -> #orm::Result<::core::option::Option<Self>> {
-                #orm::model::find::<Self, E>(exec, key).await
-            }
+        quote!(impl<E> #orm::model::HasPrimaryKey<E> for #name {})
+    };
+    let key_methods = quote! {
+        /// The row with this primary key, if any.
+        pub async fn find<'e, E>(exec: E, key: #key_type) -> #orm::Result<::core::option::Option<Self>>
+        where
+            E: #orm::Executor<'e>,
+            Self: #orm::model::HasPrimaryKey<E>,
+        {
+            #orm::model::find::<Self, E>(exec, key).await
+        }
 
-            /// Writes every non-key field to the row with this key.
-            pub async fn save<'e, E: #orm::Executor<'e>>(&self, exec: E) -> #orm::Result<()> {
-                #orm::model::save::<Self, E>(exec, self).await
-            }
+        /// Writes every non-key field to the row with this key.
+        pub async fn save<'e, E>(&self, exec: E) -> #orm::Result<()>
+        where
+            E: #orm::Executor<'e>,
+            Self: #orm::model::HasPrimaryKey<E>,
+        {
+            #orm::model::save::<Self, E>(exec, self).await
+        }
 
-            /// Deletes the row with this key.
-            pub async fn delete<'e, E: #orm::Executor<'e>>(&self, exec: E) -> #orm::Result<()> {
-                #orm::model::delete::<Self, E>(exec, self).await
-            }
+        /// Deletes the row with this key.
+        pub async fn delete<'e, E>(&self, exec: E) -> #orm::Result<()>
+        where
+            E: #orm::Executor<'e>,
+            Self: #orm::model::HasPrimaryKey<E>,
+        {
+            #orm::model::delete::<Self, E>(exec, self).await
         }
     };
 
@@ -303,6 +316,8 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
 
         #from_row
+
+        #has_key_impl
 
         const _: () = {
             #assert_fn

@@ -31,6 +31,10 @@ impl<M, T> std::fmt::Debug for Column<M, T> {
 
 /// A value usable where a column of type `T` is expected: `T` itself, `&str`
 /// for text (and for generated enums), `V` for an `Option<V>` column.
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` cannot be used as a value of a column of type `{T}`",
+    label = "expected a value of the column's type `{T}`"
+)]
 pub trait Compatible<T> {
     #[doc(hidden)]
     fn into_bind(self) -> Box<dyn BindValue>;

@@ -14,6 +14,11 @@ use sqlx::postgres::{PgTypeInfo, PgValueRef};
 use sqlx::{Decode, Postgres, Type, TypeInfo};
 
 /// A Rust enum mapped to a PostgreSQL enum. Implemented by `#[derive(Enum)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a text or enum column type, so a string cannot be compared with or stored in it",
+    label = "a string was given where the column holds `{Self}`",
+    note = "pass a value of the column's type"
+)]
 pub trait PgEnum: Sized + Copy + Send + Sync + 'static {
     /// The PostgreSQL type's name (unqualified).
     const TYPE_NAME: &'static str;

@@ -89,6 +89,16 @@ pub trait Model: for<'r> FromRow<'r, PgRow> + Send + Sync + Unpin + Sized + 'sta
     fn bind_non_key(&self, args: &mut Args);
 }
 
+/// Implemented by `#[derive(Model)]` for models with a primary key; `find`,
+/// `save` and `delete` require it, so calling them on a model without one is
+/// a compile error that says so.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no primary key, so it has no `find`, `save` or `delete`",
+    label = "needs a #[strav(primary_key)] field",
+    note = "mark the key field(s) of `{Self}` with #[strav(primary_key)] and drop #[strav(no_primary_key)]"
+)]
+pub trait HasPrimaryKey<E> {}
+
 /// Where a model statement runs: the pool (routed by the context) or a
 /// transaction. Implemented for `&Database` and `&Tx`, so both can be passed
 /// as often as needed.
