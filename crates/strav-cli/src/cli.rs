@@ -6,9 +6,10 @@ use clap::{Args, Parser, Subcommand};
 
 /// Strav: a schema-per-tenant ORM for PostgreSQL.
 ///
-/// Connects with DATABASE_URL when set, else with config/database.toml
-/// (or the file given with --config), else with the defaults
-/// (localhost:5432, database `strav`, user `postgres`).
+/// Commands that use the database connect with DATABASE_URL when set, else
+/// with config/database.toml (or the file given with --config), else with the
+/// defaults (localhost:5432, database `strav`, user `postgres`).
+/// generate:models reads files only and never connects.
 #[derive(Debug, Parser)]
 #[command(name = "strav", version, propagate_version = true)]
 pub struct Cli {
@@ -39,11 +40,13 @@ impl Cli {
     }
 }
 
-// Variants mirror the `family:action` command names; the shared prefix
-// goes away as other families (migrate, generate:*) join.
-#[allow(clippy::enum_variant_names)]
+// Variants mirror the `family:action` command names.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write Rust models from database/schemas (needs no database)
+    #[command(name = "generate:models", long_about = GENERATE_MODELS_ABOUT)]
+    GenerateModels(GenerateModelsArgs),
+
     /// Create a tenant schema and register it
     #[command(name = "schema:create")]
     SchemaCreate(SchemaCreateArgs),
@@ -100,4 +103,38 @@ pub struct SchemaDeleteArgs {
     /// Confirm that the schema and all its data are to be dropped
     #[arg(long)]
     pub force: bool,
+}
+
+const GENERATE_MODELS_ABOUT: &str = "\
+Write Rust models from database/schemas (needs no database)
+
+Reads database/schemas/<domain>/<table>.toml and, if it exists, \
+config/generators.toml, validates every definition, and writes mod.rs plus \
+one <domain>.rs per domain into [output] models of config/generators.toml \
+(default src/models). Files whose content is already right are left \
+untouched. Generated files start with an @generated header: extend models \
+in your own `impl` blocks, never by editing these files.";
+
+#[derive(Debug, Args)]
+pub struct GenerateModelsArgs {
+    /// Domain to generate (its <domain>.rs and mod.rs), or `all` for every domain
+    /// and the removal of files of domains that no longer exist
+    #[arg(long, default_value = "all", value_name = "DOMAIN")]
+    pub scope: String,
+
+    /// Write nothing; exit 1 if the generated files are out of date (for CI)
+    #[arg(long)]
+    pub check: bool,
+
+    /// Directory of the definitions [default: database/schemas]
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+
+    /// Naming configuration [default: config/generators.toml, if it exists]
+    #[arg(long, value_name = "PATH")]
+    pub generators: Option<PathBuf>,
+
+    /// Output directory [default: `[output] models` of the naming configuration, else src/models]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }

@@ -3,8 +3,8 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0 | success (also when stdout is closed early, e.g. `strav schema:list \| head -1`) |
-//! | 1 | the database or the connection failed |
-//! | 2 | bad input: usage, names, configuration, a schema that exists / is not registered / is protected, missing `--force` |
+//! | 1 | the database or the connection failed; files could not be read or written; `generate:models --check` found out-of-date files |
+//! | 2 | bad input: usage, names, configuration, definitions, a schema that exists / is not registered / is protected, missing `--force` |
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -19,6 +19,9 @@ pub const FAILURE: u8 = 1;
 pub enum CliError {
     /// Print `error: {message}` and exit with `code`.
     Message { code: u8, message: String },
+    /// Print `text` as it is and exit with `code`: a report that already says
+    /// `error:` where it should, such as definition diagnostics.
+    Report { code: u8, text: String },
     /// The reader of stdout went away; nothing more to say.
     BrokenPipe,
 }
@@ -66,6 +69,26 @@ impl From<strav_orm::Error> for CliError {
     }
 }
 
+impl From<strav_codegen::Error> for CliError {
+    fn from(err: strav_codegen::Error) -> Self {
+        match err {
+            // Each diagnostic starts with `file:line:col: error:`, and the list
+            // ends with an `error: N problems` summary line.
+            strav_codegen::Error::Invalid(diagnostics) => CliError::Report {
+                code: USAGE,
+                text: diagnostics.to_string(),
+            },
+            // A path the user named (--generators, --schemas) that is not there.
+            strav_codegen::Error::Read { ref source, .. }
+                if source.kind() == io::ErrorKind::NotFound =>
+            {
+                CliError::usage(err.to_string())
+            }
+            other => CliError::failure(other.to_string()),
+        }
+    }
+}
+
 impl From<io::Error> for CliError {
     fn from(err: io::Error) -> Self {
         if err.kind() == io::ErrorKind::BrokenPipe {
@@ -87,6 +110,10 @@ pub fn finish(result: Result<(), CliError>) -> ExitCode {
             let _ = writeln!(io::stderr().lock(), "error: {}", message.trim_end());
             ExitCode::from(code)
         }
+        Err(CliError::Report { code, text }) => {
+            let _ = writeln!(io::stderr().lock(), "{}", text.trim_end());
+            ExitCode::from(code)
+        }
     }
 }
 
@@ -96,9 +123,42 @@ mod tests {
 
     fn code(e: CliError) -> u8 {
         match e {
-            CliError::Message { code, .. } => code,
+            CliError::Message { code, .. } | CliError::Report { code, .. } => code,
             CliError::BrokenPipe => 0,
         }
+    }
+
+    #[test]
+    fn definition_errors_exit_2_and_io_failures_exit_1() {
+        let invalid = strav_codegen::Project::new()
+            .with_definition(
+                "public",
+                "users.toml",
+                "[columns]\nid = { type = \"strng\", primary_key = true }\n",
+            )
+            .catalog()
+            .unwrap_err();
+        match CliError::from(invalid) {
+            CliError::Report { code, text } => {
+                assert_eq!(code, USAGE);
+                assert!(
+                    text.starts_with("public/users.toml:2:15: error: "),
+                    "{text}"
+                );
+                assert!(text.ends_with("no code was generated"), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let missing = strav_codegen::Error::Read {
+            path: "config/gen.toml".into(),
+            source: io::ErrorKind::NotFound.into(),
+        };
+        assert_eq!(code(missing.into()), USAGE);
+        let denied = strav_codegen::Error::Write {
+            path: "src/models/mod.rs".into(),
+            source: io::ErrorKind::PermissionDenied.into(),
+        };
+        assert_eq!(code(denied.into()), FAILURE);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `strav`: the command-line tool. This file only wires parsed arguments to
-//! the commands; the work happens in `strav_orm`.
+//! the commands; the work happens in `strav_orm` and `strav_codegen`.
 
 mod cli;
 mod commands;
@@ -20,6 +20,7 @@ async fn main() -> ExitCode {
     logging::init(cli.verbose);
     let global = &cli.global();
     let result = match cli.command {
+        Command::GenerateModels(args) => commands::generate::models(global, args),
         Command::SchemaCreate(args) => commands::schema::create(global, args).await,
         Command::SchemaList(args) => commands::schema::list(global, args).await,
         Command::SchemaStats(args) => commands::schema::stats(global, args).await,

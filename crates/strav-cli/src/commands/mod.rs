@@ -1,5 +1,6 @@
 //! One module per command family; each function is one subcommand.
 
+pub mod generate;
 pub mod schema;
 
 use strav_orm::{Config, Database};
