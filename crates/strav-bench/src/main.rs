@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p strav-bench -- routing
+//! cargo run --release -p strav-bench -- models
 //! cargo run --release -p strav-bench -- metrics --schemas 10000
 //! ```
 //!
@@ -10,7 +11,9 @@
 //! dropped at the end, on the server named by `DATABASE_URL` (default: the
 //! local PostgreSQL).
 
+mod fixture;
 mod metrics;
+mod models;
 mod routing;
 mod scratch;
 mod workload;
@@ -30,6 +33,8 @@ enum Command {
     Routing(routing::Args),
     /// SchemaManager::get_all_schema_stats over many registered schemas.
     Metrics(metrics::Args),
+    /// Primary-key lookups through a model (TenantOrder::find) against plain sqlx.
+    Models(models::Args),
 }
 
 #[tokio::main]
@@ -38,6 +43,7 @@ async fn main() {
     let result = match cli.command {
         Command::Routing(args) => routing::run(args).await,
         Command::Metrics(args) => metrics::run(args).await,
+        Command::Models(args) => models::run(args).await,
     };
     match result {
         Ok(json) => println!("{json}"),

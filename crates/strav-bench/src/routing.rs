@@ -23,7 +23,6 @@ use std::sync::Arc;
 
 use rand::Rng;
 use serde_json::json;
-use sqlx::postgres::PgPoolOptions;
 use sqlx::AssertSqlSafe;
 use strav_orm::{with_schema, Config, ConnectionConfig, Database};
 
@@ -64,36 +63,8 @@ pub async fn run(args: Args) -> Result<String, BoxError> {
 async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
     let tenants: Arc<Vec<String>> =
         Arc::new((0..args.tenants).map(|i| format!("t_{i:05}")).collect());
-    eprintln!(
-        "setting up {} tenants x {} rows ...",
-        args.tenants, args.rows
-    );
-    let setup = sqlx::PgPool::connect_with(scratch.options()).await?;
-    for chunk in tenants.chunks(50) {
-        let mut script = String::new();
-        for t in chunk {
-            script.push_str(&format!(
-                "CREATE SCHEMA {t};
-                 CREATE TABLE {t}.orders (id bigint PRIMARY KEY, total bigint NOT NULL, status text NOT NULL);
-                 INSERT INTO {t}.orders SELECT g, g * 100, 'pending' FROM generate_series(1, {}) g;",
-                args.rows
-            ));
-        }
-        sqlx::raw_sql(AssertSqlSafe(script)).execute(&setup).await?;
-    }
-    sqlx::raw_sql("VACUUM ANALYZE").execute(&setup).await?;
-    setup.close().await;
-
-    let raw = PgPoolOptions::new()
-        .max_connections(args.connections)
-        .min_connections(args.connections)
-        .test_before_acquire(false)
-        .connect_with(
-            scratch
-                .options()
-                .statement_cache_capacity(args.tenants + 16),
-        )
-        .await?;
+    crate::fixture::create_order_tenants(scratch, &tenants, args.rows).await?;
+    let raw = crate::fixture::raw_pool(scratch, args.connections, args.tenants).await?;
     let mut config = Config {
         connection: ConnectionConfig::Url(scratch.url()),
         ..Config::default()

@@ -85,7 +85,7 @@ impl Default for PoolConfig {
             idle_timeout_secs: 600.0,
             max_lifetime_secs: 1800.0,
             statement_cache_capacity: 100,
-            tenant_statement_cache: 256,
+            tenant_statement_cache: 1024,
         }
     }
 }
