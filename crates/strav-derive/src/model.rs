@@ -205,7 +205,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     };
     let bind_non_key = fields.iter().filter(|f| !f.attrs.primary_key).map(|f| {
         let ident = f.ident;
-        quote_spanned!(f.ty.span()=> args.add(&self.#ident);)
+        quote_spanned!(f.ty.span()=> args.add_ref(&self.#ident);)
     });
 
     // A field whose type cannot be read from PostgreSQL is an error at the field.

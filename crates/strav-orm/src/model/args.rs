@@ -27,6 +27,14 @@ impl Args {
         }
     }
 
+    /// Adds the next `$n` parameter from a reference (fields of a row).
+    pub fn add_ref<T>(&mut self, value: &T)
+    where
+        T: for<'q> Encode<'q, Postgres> + Type<Postgres>,
+    {
+        self.add(value);
+    }
+
     /// Parameters added so far.
     pub fn len(&self) -> usize {
         self.inner.len()
