@@ -24,6 +24,33 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// Takes a session-level advisory lock. Until [`Self::release_session_lock`]
+    /// the connection is marked unusable, so if this future is dropped
+    /// half-way the connection is closed (releasing the lock) instead of
+    /// going back to the pool with the lock held.
+    pub(crate) async fn hold_session_lock(&mut self, key: &str) -> crate::Result<()> {
+        self.lease.conn().broken = true;
+        sqlx::query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
+            .bind(key)
+            .execute(&mut self.lease.conn().raw)
+            .await
+            .map(drop)
+            .map_err(|e| crate::Error::db(e, self.key.schema()))
+    }
+
+    /// Releases the lock of [`Self::hold_session_lock`].
+    pub(crate) async fn release_session_lock(&mut self, key: &str) -> crate::Result<()> {
+        sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+            .bind(key)
+            .execute(&mut self.lease.conn().raw)
+            .await
+            .map_err(|e| crate::Error::db(e, self.key.schema()))?;
+        self.lease.conn().broken = false;
+        Ok(())
+    }
+}
+
 impl Deref for Connection {
     type Target = PgConnection;
     fn deref(&self) -> &PgConnection {

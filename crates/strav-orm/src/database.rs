@@ -109,6 +109,19 @@ impl Database {
         Ok(crate::Connection::new(lease, key))
     }
 
+    /// A connection on `key`'s path, whatever the context.
+    pub(crate) async fn acquire_on_path(
+        &self,
+        key: crate::routing::PathKey,
+    ) -> Result<crate::Connection> {
+        let ctx = current_schema_context();
+        let mut lease = self.lease(ctx.as_ref()).await?;
+        self.ensure_session_path(lease.conn(), &key)
+            .await
+            .map_err(|e| Error::db(e, key.schema()))?;
+        Ok(crate::Connection::new(lease, key))
+    }
+
     /// The configuration this database was opened with.
     pub fn config(&self) -> &Config {
         &self.inner.config

@@ -50,6 +50,15 @@ pub enum Error {
     #[error("schema {name:?} is protected: {reason}")]
     ProtectedSchema { name: String, reason: &'static str },
 
+    /// A migration could not be read, applied or rolled back, or a schema's
+    /// applied migrations no longer match the files (drift).
+    #[error("{}{}{message}", schema.as_deref().map(|s| format!("schema {s:?}: ")).unwrap_or_default(), file.as_deref().map(|f| format!("{f}: ")).unwrap_or_default())]
+    Migration {
+        schema: Option<String>,
+        file: Option<String>,
+        message: String,
+    },
+
     /// A bind parameter could not be encoded.
     #[error("bind parameter ${index} could not be encoded: {source}")]
     Bind {
@@ -85,7 +94,13 @@ impl Error {
     pub fn is_user_error(&self) -> bool {
         !matches!(
             self,
-            Error::Database { .. } | Error::PoolTimeout(_) | Error::PoolClosed
+            Error::Database { .. }
+                | Error::PoolTimeout(_)
+                | Error::PoolClosed
+                | Error::Migration {
+                    schema: Some(_),
+                    ..
+                }
         )
     }
 

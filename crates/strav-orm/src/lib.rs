@@ -29,6 +29,7 @@ mod connection;
 mod context;
 mod database;
 mod error;
+pub mod migrate;
 pub mod model;
 mod pin;
 mod pool;
@@ -48,6 +49,7 @@ pub use context::{
 };
 pub use database::{Database, PoolStatus};
 pub use error::{Error, Result};
+pub use migrate::{Migrations, Migrator, RollbackTo};
 pub use model::{Column, Compatible, Executor, Filter, Model, Order, PgEnum, Query};
 pub use schema_manager::{SchemaInfo, SchemaManager, SchemaStats};
 pub use schema_name::{IntoSchemaName, SchemaName};

@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS public.strav_schemas (
     domain     text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS strav_schemas_domain_idx ON public.strav_schemas (domain);";
+CREATE INDEX IF NOT EXISTS strav_schemas_domain_idx ON public.strav_schemas (domain);
+CREATE SEQUENCE IF NOT EXISTS public.strav_migration_batch_seq;";
 
 /// Checks a domain name (`tenant`, `factory`, ...).
 pub(crate) fn check_domain(domain: &str) -> Result<()> {

@@ -1,0 +1,37 @@
+//! Migrations per domain and per tenant (DESIGN §6).
+//!
+//! A migration is data: a pair of SQL files. The runner is small and
+//! explicit about its guarantees:
+//! - each schema records what it applied in its own `strav_migrations`
+//!   (version, name, checksum, batch, applied_at, duration_ms);
+//! - each migration runs in one transaction, holding that schema's advisory
+//!   lock, and its bookkeeping row commits with it: a failure leaves the schema
+//!   exactly at its previous version, and two runners never apply a migration
+//!   twice (the second waits for the lock, then sees the row);
+//! - a file starting with `-- strav:no-transaction` runs statement by
+//!   statement outside a transaction (for `CREATE INDEX CONCURRENTLY`), under
+//!   the session advisory lock;
+//! - an applied migration whose file changed is drift: that schema is not
+//!   migrated until it is resolved;
+//! - every `migrate` run takes the next global batch id; rollback reverts a
+//!   schema's newest batch, or every batch from N on.
+
+mod runner;
+mod source;
+mod status;
+
+pub use runner::{Migrator, Outcome, RollbackTo, RunReport, SchemaReport};
+pub use source::{split_statements, Migration, Migrations, NO_TRANSACTION_MARKER};
+pub use status::{Drift, SchemaStatus};
+
+/// The table each schema keeps its applied migrations in.
+pub const TRACKING_TABLE: &str = "strav_migrations";
+
+pub(crate) const TRACKING_DDL: &str = "CREATE TABLE IF NOT EXISTS strav_migrations (
+    version     bigint PRIMARY KEY,
+    name        text NOT NULL,
+    checksum    text NOT NULL,
+    batch       bigint NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now(),
+    duration_ms bigint NOT NULL DEFAULT 0
+)";
