@@ -6,6 +6,7 @@
 //! attribute or field at fault.
 
 mod attrs;
+mod embed;
 mod enums;
 mod model;
 
@@ -45,6 +46,21 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
 pub fn derive_enum(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     enums::expand(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// The migration files under `dir` (relative to the crate's `Cargo.toml`),
+/// embedded at compile time: `strav_orm::embed_migrations!("database/migrations")`
+/// evaluates to `Result<strav_orm::Migrations, strav_orm::Error>`.
+///
+/// A changed file triggers a rebuild; a *new* file does not (a proc macro
+/// cannot watch a directory on stable Rust): add
+/// `println!("cargo:rerun-if-changed=database/migrations")` to `build.rs`.
+#[proc_macro]
+pub fn embed_migrations(input: TokenStream) -> TokenStream {
+    let dir = parse_macro_input!(input as syn::LitStr);
+    embed::expand(dir)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -57,7 +57,7 @@ pub use sql::Sql;
 pub use transaction::{Tx, TxConnection};
 
 /// `#[derive(Model)]` and `#[derive(Enum)]`.
-pub use strav_derive::{Enum, Model};
+pub use strav_derive::{embed_migrations, Enum, Model};
 
 /// Re-exported so users need no direct sqlx dependency for common types.
 pub use sqlx;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 use crate::database::Database;
+use crate::migrate::{Migrations, Migrator, Outcome, RollbackTo, RunReport, SchemaReport};
 use crate::error::{Error, Result};
 use crate::routing::PathKey;
 use crate::schema_name::{protected_reason, SchemaName};
@@ -50,6 +51,7 @@ pub struct SchemaStats {
 #[derive(Clone, Debug)]
 pub struct SchemaManager {
     db: Database,
+    migrator: Option<Migrator>,
 }
 
 const REGISTRY_DDL: &str = "\
@@ -74,7 +76,87 @@ pub(crate) fn check_domain(domain: &str) -> Result<()> {
 impl SchemaManager {
     /// A manager over `db`'s pool.
     pub fn new(db: &Database) -> Self {
-        SchemaManager { db: db.clone() }
+        SchemaManager {
+            db: db.clone(),
+            migrator: None,
+        }
+    }
+
+    /// Gives the manager the migration files, for `migrate_*`, `rollback_schema`
+    /// and `create_migrated_schema`: `Migrations::from_dir("database/migrations")?`,
+    /// or `strav_orm::embed_migrations!("database/migrations")?` in a binary.
+    pub fn with_migrations(mut self, migrations: Migrations) -> Self {
+        self.migrator = Some(Migrator::new(&self.db, migrations));
+        self
+    }
+
+    fn migrator(&self) -> Result<&Migrator> {
+        self.migrator.as_ref().ok_or_else(|| Error::Migration {
+            schema: None,
+            file: None,
+            message: "this SchemaManager has no migrations; build it with .with_migrations(Migrations::from_dir(\"database/migrations\")?)".into(),
+        })
+    }
+
+    /// The domain whose migrations schema `name` takes: its registered
+    /// domain, `public` for `public`, else the domain named like the schema.
+    async fn domain_of(&self, name: &SchemaName) -> Result<String> {
+        if name.as_str() == "public" {
+            return Ok("public".into());
+        }
+        if self.registry_exists().await? {
+            let domain: Option<String> = self
+                .sql("SELECT domain FROM public.strav_schemas WHERE name = $1")
+                .bind(name.as_str())
+                .fetch_optional_scalar()
+                .await?;
+            if let Some(d) = domain {
+                return Ok(d);
+            }
+        }
+        Ok(name.to_string())
+    }
+
+    /// Applies pending migrations to one schema (its registered domain's).
+    pub async fn migrate_schema(&self, name: &str) -> Result<SchemaReport> {
+        let schema = SchemaName::new(name)?;
+        let domain = self.domain_of(&schema).await?;
+        self.migrator()?.migrate_schema(&schema, &domain).await
+    }
+
+    /// Applies pending migrations to every registered tenant schema, as many
+    /// at once as the pool has connections; one result per schema.
+    pub async fn migrate_all_schemas(&self) -> Result<RunReport> {
+        let jobs = self.db.pool_status().max;
+        self.migrator()?
+            .migrate_all_schemas(jobs, false, &|_| {})
+            .await
+    }
+
+    /// Reverts migrations of one schema (see [`RollbackTo`]).
+    pub async fn rollback_schema(&self, name: &str, to: RollbackTo) -> Result<SchemaReport> {
+        let schema = SchemaName::new(name)?;
+        let domain = self.domain_of(&schema).await?;
+        self.migrator()?.rollback_schema(&schema, &domain, to).await
+    }
+
+    /// Onboarding: creates and registers schema `name` for `domain`, then
+    /// applies the domain's migrations. If a migration fails the schema
+    /// stays, registered, at the last version that applied; the error says which.
+    pub async fn create_migrated_schema(&self, name: &str, domain: &str) -> Result<SchemaReport> {
+        let migrator = self.migrator()?;
+        self.create_schema(name, domain).await?;
+        let report = migrator
+            .migrate_schema(&SchemaName::tenant(name)?, domain)
+            .await?;
+        match &report.outcome {
+            Outcome::Failed { error, .. } => Err(Error::Migration {
+                schema: Some(name.to_owned()),
+                file: None,
+                message: error.clone(),
+            }),
+            _ => Ok(report),
+        }
     }
 
     /// Catalog statements are fully qualified; they run on the default path
