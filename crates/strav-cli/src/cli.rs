@@ -62,6 +62,94 @@ pub enum Command {
     /// Drop a registered schema with all its data (needs --force)
     #[command(name = "schema:delete")]
     SchemaDelete(SchemaDeleteArgs),
+
+    /// Apply pending migrations of a domain to its schema(s)
+    #[command(name = "migrate")]
+    Migrate(MigrateArgs),
+
+    /// Revert the newest batch (or every batch from --batch=N) of a domain
+    #[command(name = "rollback")]
+    Rollback(RollbackArgs),
+
+    /// Migrate every registered tenant schema, in parallel, with progress
+    #[command(name = "migrate:all-schemas")]
+    MigrateAllSchemas(MigrateAllArgs),
+
+    /// Show applied and pending migrations and drift, per schema
+    #[command(name = "migrate:status")]
+    MigrateStatus(MigrateStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrationsDir {
+    /// Directory of the migration files [default: database/migrations]
+    #[arg(long, value_name = "DIR", default_value = "database/migrations")]
+    pub migrations: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Domain whose migrations to apply (tenant: every registered schema of it)
+    #[arg(long, value_name = "DOMAIN")]
+    pub scope: String,
+
+    /// Print what would run, and where, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Schemas migrated at once [default: the pool size]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    #[command(flatten)]
+    pub dir: MigrationsDir,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Domain whose migrations to revert
+    #[arg(long, value_name = "DOMAIN")]
+    pub scope: String,
+
+    /// Revert every batch >= N in every schema, newest first (default: each
+    /// schema's newest batch)
+    #[arg(long, value_name = "N")]
+    pub batch: Option<i64>,
+
+    /// Schemas rolled back at once [default: the pool size]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    #[command(flatten)]
+    pub dir: MigrationsDir,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateAllArgs {
+    /// Schemas migrated at once [default: the pool size]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Start no further schema after the first failure
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    #[command(flatten)]
+    pub dir: MigrationsDir,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateStatusArgs {
+    /// Domain to report on
+    #[arg(long, value_name = "DOMAIN")]
+    pub scope: String,
+
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub dir: MigrationsDir,
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +160,14 @@ pub struct SchemaCreateArgs {
     /// Domain whose definitions the schema holds
     #[arg(long, default_value = "tenant", value_name = "DOMAIN")]
     pub domain: String,
+
+    /// Also apply the domain's migrations (tenant onboarding in one step)
+    #[arg(long)]
+    pub migrate: bool,
+
+    /// Directory of the migration files, with --migrate [default: database/migrations]
+    #[arg(long, value_name = "DIR", default_value = "database/migrations")]
+    pub migrations: PathBuf,
 }
 
 #[derive(Debug, Args)]

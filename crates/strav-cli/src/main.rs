@@ -25,6 +25,10 @@ async fn main() -> ExitCode {
         Command::SchemaList(args) => commands::schema::list(global, args).await,
         Command::SchemaStats(args) => commands::schema::stats(global, args).await,
         Command::SchemaDelete(args) => commands::schema::delete(global, args).await,
+        Command::Migrate(args) => commands::migrate::migrate(global, args).await,
+        Command::Rollback(args) => commands::migrate::rollback(global, args).await,
+        Command::MigrateAllSchemas(args) => commands::migrate::all_schemas(global, args).await,
+        Command::MigrateStatus(args) => commands::migrate::status(global, args).await,
     };
     exit::finish(result)
 }

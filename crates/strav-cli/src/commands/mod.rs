@@ -1,6 +1,7 @@
 //! One module per command family; each function is one subcommand.
 
 pub mod generate;
+pub mod migrate;
 pub mod schema;
 
 use strav_orm::{Config, Database};
@@ -14,12 +15,20 @@ const CLI_MAX_CONNECTIONS: usize = 2;
 
 /// Loads the configuration the way the runtime does and connects.
 pub async fn connect(global: &Global) -> Result<Database, CliError> {
+    connect_with_pool(global, Some(CLI_MAX_CONNECTIONS)).await
+}
+
+/// Like [`connect`], with the configured pool size capped at `max` (`None`:
+/// as configured; migrations run one schema per connection).
+pub async fn connect_with_pool(global: &Global, max: Option<usize>) -> Result<Database, CliError> {
     let mut config = match &global.config {
         // Named explicitly, so a missing file is a mistake, not "use defaults".
         Some(path) => Config::load_from(path, false)?,
         None => Config::load()?,
     };
-    config.pool.max_connections = config.pool.max_connections.min(CLI_MAX_CONNECTIONS);
+    if let Some(max) = max {
+        config.pool.max_connections = config.pool.max_connections.min(max);
+    }
     let target = describe_target(&config)?;
     tracing::debug!(target_db = %target, "connecting");
     Database::connect_with(config)

@@ -22,6 +22,27 @@ async fn with_manager<T>(
 pub async fn create(global: &Global, args: SchemaCreateArgs) -> Result<(), CliError> {
     // Bad names fail before any connection is attempted.
     SchemaName::tenant(&args.name)?;
+    if args.migrate {
+        let migrations = super::migrate::load_migrations(&args.migrations)?;
+        let report = with_manager(global, async |m| {
+            m.clone()
+                .with_migrations(migrations)
+                .create_migrated_schema(&args.name, &args.domain)
+                .await
+        })
+        .await?;
+        let applied = match &report.outcome {
+            strav_orm::migrate::Outcome::Migrated { versions } => versions.len(),
+            _ => 0,
+        };
+        return output::print(|w| {
+            writeln!(
+                w,
+                "created schema {} (domain {}) and applied {applied} migration(s)",
+                args.name, args.domain
+            )
+        });
+    }
     let info = with_manager(global, async |m| {
         m.create_schema(&args.name, &args.domain).await
     })
