@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p strav-bench -- routing
 //! cargo run --release -p strav-bench -- models
+//! cargo run --release -p strav-bench -- migrate [--tenants 1000]
 //! cargo run --release -p strav-bench -- metrics --schemas 10000
 //! ```
 //!
@@ -13,6 +14,7 @@
 
 mod fixture;
 mod metrics;
+mod migrate;
 mod models;
 mod routing;
 mod scratch;
@@ -33,6 +35,8 @@ enum Command {
     Routing(routing::Args),
     /// SchemaManager::get_all_schema_stats over many registered schemas.
     Metrics(metrics::Args),
+    /// migrate:all-schemas against one schema at a time, no-op runs, onboarding.
+    Migrate(migrate::Args),
     /// Primary-key lookups through a model (TenantOrder::find) against plain sqlx.
     Models(models::Args),
 }
@@ -44,6 +48,7 @@ async fn main() {
         Command::Routing(args) => routing::run(args).await,
         Command::Metrics(args) => metrics::run(args).await,
         Command::Models(args) => models::run(args).await,
+        Command::Migrate(args) => migrate::run(args).await,
     };
     match result {
         Ok(json) => println!("{json}"),

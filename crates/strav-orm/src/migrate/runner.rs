@@ -199,6 +199,26 @@ impl Migrator {
             .await
     }
 
+    /// Applies pending migrations of `domain` to the given schemas, `jobs` at
+    /// a time (what `migrate_all_schemas` does for the registered ones).
+    pub async fn migrate_schemas(
+        &self,
+        schemas: &[SchemaName],
+        domain: &str,
+        jobs: usize,
+        fail_fast: bool,
+        on_done: &(dyn Fn(&SchemaReport) + Send + Sync),
+    ) -> Result<RunReport> {
+        let targets = schemas
+            .iter()
+            .map(|schema| Target {
+                schema: schema.clone(),
+                domain: domain.to_owned(),
+            })
+            .collect();
+        self.migrate_targets(targets, jobs, fail_fast, on_done).await
+    }
+
     /// Applies pending migrations to one schema, whose domain is `domain`.
     pub async fn migrate_schema(&self, schema: &SchemaName, domain: &str) -> Result<SchemaReport> {
         let target = Target {
