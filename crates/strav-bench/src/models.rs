@@ -21,7 +21,7 @@ use strav_orm::{with_schema, Config, ConnectionConfig, Database};
 
 use crate::fixture::{backend_memory, create_order_tenants, raw_pool};
 use crate::scratch::{BoxError, ScratchDb};
-use crate::workload::{median, throughput};
+use crate::workload::{measure_workloads, Step};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -61,9 +61,6 @@ pub async fn run(args: Args) -> Result<String, BoxError> {
     scratch.drop_now().await?;
     result
 }
-
-type Fut = std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send>>;
-type Step = Arc<dyn Fn(usize, &mut rand::rngs::StdRng) -> Fut + Send + Sync>;
 
 async fn strav(scratch: &ScratchDb, connections: u32, room: usize) -> Result<Database, BoxError> {
     let mut config = Config {
@@ -151,30 +148,8 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
         ("orm_spread_room_256", orm_step(&room_256, true)),
     ];
 
-    for (name, step) in &workloads {
-        let step = step.clone();
-        let qps = throughput(args.workers, args.seconds.max(2.0), move |w, rng| {
-            step(w, rng)
-        })
-        .await;
-        eprintln!("warm-up {name:>24}: {qps:>9.0} lookups/s");
-    }
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); workloads.len()];
-    for round in 1..=args.rounds {
-        for (i, (name, step)) in workloads.iter().enumerate() {
-            let step = step.clone();
-            let qps = throughput(args.workers, args.seconds, move |w, rng| step(w, rng)).await;
-            eprintln!("round {round} {name:>24}: {qps:>9.0} lookups/s");
-            samples[i].push(qps);
-        }
-    }
-    let m: Vec<f64> = samples.into_iter().map(median).collect();
-    let get = |k: &str| {
-        m[workloads
-            .iter()
-            .position(|(n, _)| *n == k)
-            .expect("workload")]
-    };
+    let m = measure_workloads(&workloads, args.workers, args.seconds, args.rounds).await;
+    let get = |k: &str| m[k];
     let (raw_hot, raw_spread) = (get("raw_hot"), get("raw_spread"));
     let (orm_hot, orm_spread, orm_default) = (
         get("orm_hot"),

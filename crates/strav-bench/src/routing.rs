@@ -27,7 +27,7 @@ use sqlx::AssertSqlSafe;
 use strav_orm::{with_schema, Config, ConnectionConfig, Database};
 
 use crate::scratch::{BoxError, ScratchDb};
-use crate::workload::{median, throughput};
+use crate::workload::{measure_workloads, Step};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -177,80 +177,50 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
         }
     };
 
-    type Step = Box<dyn Fn(usize, &mut rand::rngs::StdRng) -> futures_like::Fut + Send + Sync>;
     let workloads: Vec<(&str, Step)> = vec![
         ("raw_hot", {
             let f = raw_lookup.clone();
-            Box::new(move |_, rng| Box::pin(f(0, rng.random_range(1..=rows))))
+            Arc::new(move |_, rng| Box::pin(f(0, rng.random_range(1..=rows))))
         }),
         ("raw_spread", {
             let f = raw_lookup.clone();
-            Box::new(move |_, rng| Box::pin(f(rng.random_range(0..n), rng.random_range(1..=rows))))
+            Arc::new(move |_, rng| Box::pin(f(rng.random_range(0..n), rng.random_range(1..=rows))))
         }),
         ("conn_hot", {
             let f = conn_lookup.clone();
-            Box::new(move |w, rng| Box::pin(f(w, 0, rng.random_range(1..=rows))))
+            Arc::new(move |w, rng| Box::pin(f(w, 0, rng.random_range(1..=rows))))
         }),
         ("conn_spread", {
             let f = conn_lookup.clone();
-            Box::new(move |w, rng| {
+            Arc::new(move |w, rng| {
                 Box::pin(f(w, rng.random_range(0..n), rng.random_range(1..=rows)))
             })
         }),
         ("naive_spread", {
             let f = naive_lookup.clone();
-            Box::new(move |_, rng| Box::pin(f(rng.random_range(0..n), rng.random_range(1..=rows))))
+            Arc::new(move |_, rng| Box::pin(f(rng.random_range(0..n), rng.random_range(1..=rows))))
         }),
         ("strav_hot", {
             let f = strav_lookups.clone();
-            Box::new(move |_, rng| Box::pin(f(0, vec![rng.random_range(1..=rows)])))
+            Arc::new(move |_, rng| Box::pin(f(0, vec![rng.random_range(1..=rows)])))
         }),
         ("strav_request", {
             let f = strav_lookups.clone();
-            Box::new(move |_, rng| {
+            Arc::new(move |_, rng| {
                 let ids = (0..5).map(|_| rng.random_range(1..=rows)).collect();
                 Box::pin(f(rng.random_range(0..n), ids))
             })
         }),
         ("strav_spread", {
             let f = strav_lookups.clone();
-            Box::new(move |_, rng| {
+            Arc::new(move |_, rng| {
                 Box::pin(f(rng.random_range(0..n), vec![rng.random_range(1..=rows)]))
             })
         }),
     ];
-    let workloads: Vec<(&str, Arc<Step>)> = workloads
-        .into_iter()
-        .map(|(k, s)| (k, Arc::new(s)))
-        .collect();
 
-    // Warm-up: fills every connection's statement cache (the spread
-    // baselines prepare one statement per tenant per connection).
-    for (name, step) in &workloads {
-        let step = step.clone();
-        let qps = throughput(args.workers, args.seconds.max(2.0), move |w, rng| {
-            step(w, rng)
-        })
-        .await;
-        eprintln!("warm-up {name:>14}: {qps:>9.0} lookups/s");
-    }
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); workloads.len()];
-    // Rounds interleave the workloads, so drift in the machine's speed hits all alike.
-    for round in 1..=args.rounds {
-        for (i, (name, step)) in workloads.iter().enumerate() {
-            let step = step.clone();
-            let qps = throughput(args.workers, args.seconds, move |w, rng| step(w, rng)).await;
-            eprintln!("round {round} {name:>14}: {qps:>9.0} lookups/s");
-            samples[i].push(qps);
-        }
-    }
-    let m: Vec<f64> = samples.into_iter().map(median).collect();
-    let get = |k: &str| {
-        m[workloads
-            .iter()
-            .position(|(n, _)| *n == k)
-            .expect("workload")]
-    };
+    let m = measure_workloads(&workloads, args.workers, args.seconds, args.rounds).await;
+    let get = |k: &str| m[k];
     let (raw_hot, raw_spread, naive) = (get("raw_hot"), get("raw_spread"), get("naive_spread"));
     let (hot, request, spread) = (get("strav_hot"), get("strav_request"), get("strav_spread"));
     let (conn_hot, conn_spread) = (get("conn_hot"), get("conn_spread"));
@@ -282,8 +252,4 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
         "spread_ratio_vs_conn": round2(conn_spread / spread),
     })
     .to_string())
-}
-
-mod futures_like {
-    pub type Fut = std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send>>;
 }

@@ -42,3 +42,39 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
+
+/// One unit of work of a workload (see [`throughput`]), boxed so workloads
+/// of different shapes fit in one list.
+pub type Step = Arc<
+    dyn Fn(usize, &mut StdRng) -> std::pin::Pin<Box<dyn Future<Output = u64> + Send>> + Send + Sync,
+>;
+
+/// Warms every workload up (filling statement caches), then runs `rounds`
+/// rounds that interleave the workloads, so drift in the machine's speed hits
+/// all alike. Returns the median operations/s of each, by name.
+pub async fn measure_workloads(
+    workloads: &[(&str, Step)],
+    workers: usize,
+    seconds: f64,
+    rounds: usize,
+) -> std::collections::BTreeMap<String, f64> {
+    for (name, step) in workloads {
+        let step = step.clone();
+        let qps = throughput(workers, seconds.max(2.0), move |w, rng| step(w, rng)).await;
+        eprintln!("warm-up {name:>24}: {qps:>9.0} ops/s");
+    }
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); workloads.len()];
+    for round in 1..=rounds {
+        for (i, (name, step)) in workloads.iter().enumerate() {
+            let step = step.clone();
+            let qps = throughput(workers, seconds, move |w, rng| step(w, rng)).await;
+            eprintln!("round {round} {name:>24}: {qps:>9.0} ops/s");
+            samples[i].push(qps);
+        }
+    }
+    workloads
+        .iter()
+        .zip(samples)
+        .map(|((name, _), s)| (name.to_string(), median(s)))
+        .collect()
+}

@@ -135,14 +135,7 @@ impl Migrator {
 
     /// Where each schema of `domain` stands (read-only).
     pub async fn status(&self, domain: &str) -> Result<Vec<SchemaStatus>> {
-        let schemas = self.schemas_of(domain).await?;
-        let targets: Vec<Target> = schemas
-            .into_iter()
-            .map(|schema| Target {
-                schema,
-                domain: domain.to_owned(),
-            })
-            .collect();
+        let targets = targets(self.schemas_of(domain).await?, domain);
         self.statuses(&targets).await
     }
 
@@ -165,14 +158,7 @@ impl Migrator {
     /// Applies pending migrations of `domain` to its schemas (see
     /// [`Migrator::schemas_of`]), `jobs` schemas at a time.
     pub async fn migrate_domain(&self, domain: &str, jobs: usize) -> Result<RunReport> {
-        let schemas = self.schemas_of(domain).await?;
-        let targets: Vec<Target> = schemas
-            .into_iter()
-            .map(|schema| Target {
-                schema,
-                domain: domain.to_owned(),
-            })
-            .collect();
+        let targets = targets(self.schemas_of(domain).await?, domain);
         self.migrate_targets(targets, jobs, false, &|_| {}).await
     }
 
@@ -209,14 +195,9 @@ impl Migrator {
         fail_fast: bool,
         on_done: &(dyn Fn(&SchemaReport) + Send + Sync),
     ) -> Result<RunReport> {
-        let targets = schemas
-            .iter()
-            .map(|schema| Target {
-                schema: schema.clone(),
-                domain: domain.to_owned(),
-            })
-            .collect();
-        self.migrate_targets(targets, jobs, fail_fast, on_done).await
+        let targets = targets(schemas.to_vec(), domain);
+        self.migrate_targets(targets, jobs, fail_fast, on_done)
+            .await
     }
 
     /// Applies pending migrations to one schema, whose domain is `domain`.
@@ -468,15 +449,7 @@ impl Migrator {
         to: RollbackTo,
         jobs: usize,
     ) -> Result<RunReport> {
-        let targets: Vec<Target> = self
-            .schemas_of(domain)
-            .await?
-            .into_iter()
-            .map(|schema| Target {
-                schema,
-                domain: domain.to_owned(),
-            })
-            .collect();
+        let targets = targets(self.schemas_of(domain).await?, domain);
         self.rollback_targets(targets, to, jobs).await
     }
 
@@ -612,6 +585,16 @@ impl Migrator {
         tracing::info!(schema = %schema, version, file = %m.file, "migration rolled back");
         Ok(true)
     }
+}
+
+fn targets(schemas: Vec<SchemaName>, domain: &str) -> Vec<Target> {
+    schemas
+        .into_iter()
+        .map(|schema| Target {
+            schema,
+            domain: domain.to_owned(),
+        })
+        .collect()
 }
 
 fn sorted(mut reports: Vec<SchemaReport>) -> Vec<SchemaReport> {
