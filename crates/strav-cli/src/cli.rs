@@ -47,6 +47,10 @@ pub enum Command {
     #[command(name = "generate:models", long_about = GENERATE_MODELS_ABOUT)]
     GenerateModels(GenerateModelsArgs),
 
+    /// Write the migration a domain's definitions need beyond its existing migrations
+    #[command(name = "generate:migration", long_about = crate::commands::generate_migration::ABOUT)]
+    GenerateMigration(crate::commands::generate_migration::GenerateMigrationArgs),
+
     /// Create a tenant schema and register it
     #[command(name = "schema:create")]
     SchemaCreate(SchemaCreateArgs),

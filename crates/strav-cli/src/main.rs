@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod introspect;
 mod logging;
 mod output;
 
@@ -21,6 +22,9 @@ async fn main() -> ExitCode {
     let global = &cli.global();
     let result = match cli.command {
         Command::GenerateModels(args) => commands::generate::models(global, args),
+        Command::GenerateMigration(args) => {
+            commands::generate_migration::generate_migration(global, args).await
+        }
         Command::SchemaCreate(args) => commands::schema::create(global, args).await,
         Command::SchemaList(args) => commands::schema::list(global, args).await,
         Command::SchemaStats(args) => commands::schema::stats(global, args).await,

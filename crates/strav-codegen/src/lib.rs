@@ -245,6 +245,7 @@ pub mod config;
 pub mod ddl;
 pub(crate) mod definition;
 pub mod diagnostics;
+pub mod diff;
 pub mod emit;
 pub mod naming;
 mod project;

@@ -1,6 +1,7 @@
 //! One module per command family; each function is one subcommand.
 
 pub mod generate;
+pub mod generate_migration;
 pub mod migrate;
 pub mod schema;
 
