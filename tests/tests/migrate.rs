@@ -411,14 +411,23 @@ async fn schema_manager_onboards_and_migrates_with_embedded_files() {
     let db = t.database(3).await;
     let embedded = strav_orm::embed_migrations!("fixtures/migrations").unwrap();
     assert_eq!(embedded.domain("tenant").len(), 2);
-    let from_disk = Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/migrations")).unwrap();
+    let from_disk =
+        Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/migrations")).unwrap();
     assert_eq!(embedded, from_disk);
 
     let sm = SchemaManager::new(&db).with_migrations(embedded);
-    let report = sm.create_migrated_schema("onboarded", "tenant").await.unwrap();
-    assert_eq!(versions_of(&report.outcome), [20260101000000, 20260102000000]);
+    let report = sm
+        .create_migrated_schema("onboarded", "tenant")
+        .await
+        .unwrap();
+    assert_eq!(
+        versions_of(&report.outcome),
+        [20260101000000, 20260102000000]
+    );
     let total: i64 = with_schema("onboarded", async {
-        db.sql("INSERT INTO orders (note) VALUES ('x') RETURNING total::bigint").fetch_scalar().await
+        db.sql("INSERT INTO orders (note) VALUES ('x') RETURNING total::bigint")
+            .fetch_scalar()
+            .await
     })
     .await
     .unwrap();
@@ -430,10 +439,16 @@ async fn schema_manager_onboards_and_migrates_with_embedded_files() {
     assert_eq!(migrated, ["plain"]);
     assert_eq!(all.current().count(), 1);
 
-    let back = sm.rollback_schema("plain", RollbackTo::LastBatch).await.unwrap();
+    let back = sm
+        .rollback_schema("plain", RollbackTo::LastBatch)
+        .await
+        .unwrap();
     assert_eq!(versions_of(&back.outcome), [20260102000000, 20260101000000]);
     assert!(versions(&db, "plain").await.is_empty());
 
-    let err = SchemaManager::new(&db).migrate_schema("plain").await.unwrap_err();
+    let err = SchemaManager::new(&db)
+        .migrate_schema("plain")
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("with_migrations"), "{err}");
 }

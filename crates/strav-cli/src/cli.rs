@@ -67,6 +67,10 @@ pub enum Command {
     #[command(name = "schema:delete")]
     SchemaDelete(SchemaDeleteArgs),
 
+    /// Copy a schema into a new, registered schema (structure and migration version; rows with --with-data)
+    #[command(name = "schema:clone", long_about = crate::commands::clone::ABOUT)]
+    SchemaClone(crate::commands::clone::SchemaCloneArgs),
+
     /// Apply pending migrations of a domain to its schema(s)
     #[command(name = "migrate")]
     Migrate(MigrateArgs),

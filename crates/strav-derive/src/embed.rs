@@ -9,7 +9,10 @@ use syn::LitStr;
 
 pub fn expand(dir: LitStr) -> syn::Result<TokenStream> {
     let root = std::env::var("CARGO_MANIFEST_DIR").map_err(|_| {
-        syn::Error::new(dir.span(), "embed_migrations! needs CARGO_MANIFEST_DIR (build with cargo)")
+        syn::Error::new(
+            dir.span(),
+            "embed_migrations! needs CARGO_MANIFEST_DIR (build with cargo)",
+        )
     })?;
     let base = PathBuf::from(root).join(dir.value());
     let read = |p: &PathBuf| {

@@ -24,6 +24,7 @@
 //! `search_path`; see the `routing` module docs for how that stays correct
 //! under concurrency, cancellation, errors and pooling.
 
+mod clone;
 mod config;
 mod connection;
 mod context;
@@ -39,6 +40,7 @@ mod schema_name;
 mod sql;
 mod transaction;
 
+pub use clone::{CloneOptions, CloneReport};
 pub use config::{
     Config, ConnectionConfig, MultiTenantConfig, PoolConfig, RoutingMode, DEFAULT_CONFIG_PATH,
 };

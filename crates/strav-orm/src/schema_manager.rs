@@ -9,12 +9,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
+use crate::clone::{CloneOptions, CloneReport};
 use crate::database::Database;
-use crate::migrate::{Migrations, Migrator, Outcome, RollbackTo, RunReport, SchemaReport};
 use crate::error::{Error, Result};
+use crate::migrate::{Migrations, Migrator, Outcome, RollbackTo, RunReport, SchemaReport};
 use crate::routing::PathKey;
 use crate::schema_name::{protected_reason, SchemaName};
 use crate::sql::Sql;
+use crate::transaction::Tx;
 
 /// A registered schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -54,7 +56,7 @@ pub struct SchemaManager {
     migrator: Option<Migrator>,
 }
 
-const REGISTRY_DDL: &str = "\
+pub(crate) const REGISTRY_DDL: &str = "\
 SELECT pg_advisory_xact_lock(hashtext('strav_schemas'));
 CREATE TABLE IF NOT EXISTS public.strav_schemas (
     name       text PRIMARY KEY CHECK (name ~ '^[a-z_][a-z0-9_]{0,62}$'),
@@ -251,6 +253,37 @@ impl SchemaManager {
         tx.commit().await?;
         tracing::info!(schema = name, "schema deleted");
         Ok(())
+    }
+
+    /// Copies schema `source` into a new schema `target`, registered in the
+    /// source's domain: structure, `strav_migrations` rows, no other data.
+    /// One transaction: on any error nothing of `target` exists.
+    /// See [`CloneOptions`] and the `clone` module docs.
+    pub async fn clone_schema(&self, source: &str, target: &str) -> Result<CloneReport> {
+        self.clone_schema_with(source, target, CloneOptions::new())
+            .await
+    }
+
+    /// [`SchemaManager::clone_schema`] with options (`with_data`).
+    pub async fn clone_schema_with(
+        &self,
+        source: &str,
+        target: &str,
+        options: CloneOptions,
+    ) -> Result<CloneReport> {
+        crate::clone::clone_schema(&self.db, source, target, options).await
+    }
+
+    /// [`SchemaManager::clone_schema_with`] inside the caller's transaction
+    /// (in a savepoint): it commits or rolls back with `tx`.
+    pub async fn clone_schema_in(
+        &self,
+        tx: &Tx,
+        source: &str,
+        target: &str,
+        options: CloneOptions,
+    ) -> Result<CloneReport> {
+        crate::clone::clone_schema_in(&self.db, tx, source, target, options).await
     }
 
     /// Whether a schema of that name exists in the database (registered or not).

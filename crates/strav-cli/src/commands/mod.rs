@@ -1,5 +1,6 @@
 //! One module per command family; each function is one subcommand.
 
+pub mod clone;
 pub mod generate;
 pub mod generate_migration;
 pub mod migrate;

@@ -1,0 +1,67 @@
+//! `schema:clone`: copy a schema into a new one (`SchemaManager::clone_schema`).
+
+use clap::Args;
+use strav_orm::{CloneOptions, SchemaManager, SchemaName};
+
+use super::connect;
+use crate::cli::Global;
+use crate::exit::CliError;
+use crate::output;
+
+pub const ABOUT: &str = "\
+Copy a schema into a new, registered schema
+
+Recreates everything of SOURCE in TARGET, in one transaction (on any error \
+TARGET does not exist): tables with their columns, defaults, identity and \
+serial columns (with sequences of their own), keys, checks, indexes and \
+foreign keys (those between SOURCE's tables point at TARGET's, those to \
+other schemas such as public stay), enums and other types, views, functions, \
+triggers, policies, comments, owners and privileges, and the rows of \
+strav_migrations, so TARGET is at SOURCE's migration version. TARGET is \
+registered in SOURCE's domain (tenant if SOURCE is not registered). Other \
+rows are copied only with --with-data, and then sequences continue where \
+SOURCE's are.";
+
+#[derive(Debug, Args)]
+pub struct SchemaCloneArgs {
+    /// The schema to copy
+    pub source: String,
+
+    /// Name of the new schema (^[a-z_][a-z0-9_]{0,62}$); it must not exist
+    pub target: String,
+
+    /// Also copy every table's rows and the sequences' positions
+    #[arg(long)]
+    pub with_data: bool,
+}
+
+pub async fn clone(global: &Global, args: SchemaCloneArgs) -> Result<(), CliError> {
+    // Bad names fail before any connection is attempted.
+    SchemaName::tenant(&args.source)?;
+    SchemaName::tenant(&args.target)?;
+    let db = connect(global).await?;
+    let options = CloneOptions::new().with_data(args.with_data);
+    let result = SchemaManager::new(&db)
+        .clone_schema_with(&args.source, &args.target, options)
+        .await;
+    db.close();
+    let report = result?;
+    output::print(|w| {
+        writeln!(
+            w,
+            "cloned schema {} into {} ({}, {} copied)",
+            report.source,
+            report.target,
+            plural(report.tables, "table"),
+            plural(report.rows_copied as usize, "row")
+        )
+    })
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}

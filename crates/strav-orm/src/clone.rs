@@ -1,0 +1,1174 @@
+//! `clone_schema`: a structural copy of a schema that is really independent.
+//!
+//! The clone is rebuilt from the catalogs, not with `CREATE TABLE ... (LIKE
+//! ...)`, which would keep pointing at the source: `LIKE` copies a serial
+//! column's `nextval('source.seq')`, renames identity sequences and indexes
+//! after the new table, and copies no foreign keys.
+//!
+//! How references end up in the target without rewriting SQL text: the
+//! definitions are read with `search_path` set to the source schema alone
+//! (then `pg_catalog`, `pg_temp`). PostgreSQL's deparsers (`pg_get_expr`,
+//! `pg_get_constraintdef`, `pg_get_viewdef`, `pg_get_indexdef`,
+//! `pg_get_triggerdef`, `format_type`, `regclass` literals) qualify a name
+//! only when it is not visible on the path, so everything of the source comes
+//! out unqualified and everything elsewhere (`public.users`) qualified. The
+//! DDL then runs with `search_path` set to the target, where the unqualified
+//! names resolve to the clone's own objects. Only function texts are
+//! rewritten: the `CREATE FUNCTION "source".name(` header that
+//! `pg_get_functiondef` always qualifies, source-qualified names inside
+//! bodies, which PostgreSQL keeps as opaque text (see [`requalify`]), and a
+//! `SET search_path` naming the source.
+//!
+//! Identity and serial sequences keep their names (also when the table was
+//! renamed after its sequence was made) and belong to the clone's columns.
+//! Copied rows of columns typed with the source's own types (enums,
+//! composites, ranges, arrays of them) go through text into the clone's.
+//!
+//! Round trips: a first statement checks the names and sets the paths, one
+//! takes the locks, one reads the whole catalog (every definition, generated
+//! server-side with `format('%I')`/`%L` quoting), then the DDL goes as one
+//! script before the data copy (only with `with_data`) and one after it.
+//!
+//! Not copied, and refused when present: partitioned, inherited, typed and
+//! foreign tables, aggregates, base types, and objects such as collations,
+//! operators or extensions living in the schema. Not copied silently:
+//! tablespaces (the clone uses the default), security labels, publication
+//! memberships, and grantors other than the object owner.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use serde::Serialize;
+use sqlx::AssertSqlSafe;
+
+use crate::database::Database;
+use crate::error::{Error, Result};
+use crate::migrate::TRACKING_TABLE;
+use crate::routing::PathKey;
+use crate::schema_manager::{check_domain, SchemaManager, REGISTRY_DDL};
+use crate::schema_name::SchemaName;
+use crate::transaction::Tx;
+
+/// What [`SchemaManager::clone_schema_with`] copies besides the structure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CloneOptions {
+    /// Copy every table's rows and the sequences' current values too.
+    /// Without it, tables are empty (except `strav_migrations`, always
+    /// copied) and sequences start as their definition says.
+    pub with_data: bool,
+}
+
+impl CloneOptions {
+    /// Structure and `strav_migrations` rows only.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also copies rows and sequence values (`--with-data`).
+    pub fn with_data(mut self, yes: bool) -> Self {
+        self.with_data = yes;
+        self
+    }
+}
+
+/// What a clone made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CloneReport {
+    /// The schema copied.
+    pub source: String,
+    /// The new schema.
+    pub target: String,
+    /// The domain the new schema was registered with.
+    pub domain: String,
+    /// Tables created (`strav_migrations` included).
+    pub tables: usize,
+    /// Views and materialized views created.
+    pub views: usize,
+    /// Functions and procedures created.
+    pub functions: usize,
+    /// Enums, composite types, domains and range types created.
+    pub types: usize,
+    /// Rows copied into tables other than `strav_migrations` (0 without `with_data`).
+    pub rows_copied: u64,
+    /// `strav_migrations` rows copied: the clone is at the source's version.
+    pub migrations_copied: u64,
+}
+
+/// Clones in a transaction of its own: all or nothing.
+pub(crate) async fn clone_schema(
+    db: &Database,
+    source: &str,
+    target: &str,
+    options: CloneOptions,
+) -> Result<CloneReport> {
+    let (source, target) = check_names(source, target)?;
+    SchemaManager::new(db).ensure_registry().await?;
+    let tx = db.begin_on_path(PathKey::Default).await?;
+    match run(db, &tx, &source, &target, options).await {
+        Ok(report) => {
+            tx.commit().await?;
+            tracing::info!(source = %source, target = %target, tables = report.tables, rows = report.rows_copied, "schema cloned");
+            Ok(report)
+        }
+        Err(e) => {
+            // Dropping would roll back too; this returns the connection now.
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+/// Clones inside the caller's transaction, in a savepoint: on error nothing
+/// of the clone is left and the caller's transaction can go on.
+pub(crate) async fn clone_schema_in(
+    db: &Database,
+    tx: &Tx,
+    source: &str,
+    target: &str,
+    options: CloneOptions,
+) -> Result<CloneReport> {
+    let (source, target) = check_names(source, target)?;
+    let db = db.clone();
+    tx.transaction(move |tx| {
+        Box::pin(async move {
+            // Not through ensure_registry: it would need a second connection
+            // (a deadlock with a pool of one) and would remember a registry
+            // that the caller may still roll back.
+            if !db.registry_ready().initialized() {
+                tx.sql(REGISTRY_DDL).execute_script().await?;
+            }
+            run(&db, tx, &source, &target, options).await
+        })
+    })
+    .await
+}
+
+fn check_names(source: &str, target: &str) -> Result<(SchemaName, SchemaName)> {
+    Ok((SchemaName::tenant(source)?, SchemaName::tenant(target)?))
+}
+
+#[derive(sqlx::FromRow)]
+struct Check {
+    source_exists: bool,
+    target_taken: bool,
+    domain: Option<String>,
+    locks: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Item {
+    phase: i32,
+    node: Option<i64>,
+    deps: Option<Vec<i64>>,
+    prio: i32,
+    sort: String,
+    kind: String,
+    stmt: Option<String>,
+    extra: Option<String>,
+}
+
+/// Saves the caller's settings (restored at the end, which matters inside a
+/// caller's transaction), points `search_path` at the source for reading
+/// definitions, checks both names and builds the lock statement.
+///
+/// Locks: the source's migration advisory lock (the key of
+/// `migrate::runner::lock_key`), shared: clones of one source run side by
+/// side, but no migration of the source commits halfway through a copy, so
+/// `strav_migrations` matches the structure. The source's tables in ACCESS
+/// SHARE mode against other DDL, or in SHARE mode with data, so the rows of
+/// all tables are one consistent state and foreign keys hold in the copy.
+const CHECK_SQL: &str = r#"
+WITH saved AS MATERIALIZED (
+    SELECT current_setting('search_path') AS sp,
+           current_setting('check_function_bodies') AS cfb,
+           current_setting('row_security') AS rs)
+SELECT
+    EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1) AS source_exists,
+    EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $2)
+        OR EXISTS (SELECT 1 FROM public.strav_schemas WHERE name = $2) AS target_taken,
+    (SELECT domain FROM public.strav_schemas WHERE name = $1) AS domain,
+    format('SELECT pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended(%L, 0))', 'strav_migrate:' || $1)
+        || coalesce((SELECT format('; LOCK TABLE %s IN %s MODE',
+                                   string_agg(format('%I.%I', $1::text, c.relname), ', ' ORDER BY c.relname),
+                                   CASE WHEN $3 THEN 'SHARE' ELSE 'ACCESS SHARE' END)
+                     FROM pg_catalog.pg_namespace n
+                     JOIN pg_catalog.pg_depend d
+                          ON d.refclassid = 'pg_catalog.pg_namespace'::regclass AND d.refobjid = n.oid
+                             AND d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'n'
+                     JOIN pg_catalog.pg_class c ON c.oid = d.objid
+                     WHERE n.nspname = $1 AND c.relkind = 'r'), '') AS locks,
+    set_config('strav.clone_search_path', saved.sp, true) IS NOT NULL
+        AND set_config('strav.clone_check_function_bodies', saved.cfb, true) IS NOT NULL
+        AND set_config('strav.clone_row_security', saved.rs, true) IS NOT NULL
+        AND set_config('search_path', format('%I, pg_catalog, pg_temp', $1::text), true) IS NOT NULL AS ready
+FROM saved"#;
+
+const RESTORE_SQL: &str =
+    "SELECT set_config('search_path', current_setting('strav.clone_search_path'), true), \
+set_config('check_function_bodies', current_setting('strav.clone_check_function_bodies'), true), \
+set_config('row_security', current_setting('strav.clone_row_security'), true)";
+
+/// Every definition of schema `$1` as DDL for schema `$2`, one row per
+/// statement, in phases (see [`Phase`]). `$3`: copy data; `$4`: the name
+/// of the migrations table.
+///
+/// Phase 10 rows are the objects later ones depend on, each with `node` (a
+/// key per type, relation or function) and `deps` (the nodes it needs,
+/// from `pg_depend`); they are created in that dependency order. Defaults,
+/// constraints, indexes and triggers come after the data, as in `pg_dump`:
+/// the copy runs no trigger, checks each constraint once, and a default
+/// that calls a function created late still resolves.
+const CATALOG_SQL: &str = r#"
+WITH
+ns AS (SELECT n.oid AS nsp, n.nspowner, n.nspacl FROM pg_catalog.pg_namespace n WHERE n.nspname = $1),
+me AS (SELECT r.oid AS me FROM pg_catalog.pg_roles r WHERE r.rolname = current_user),
+-- What DROP SCHEMA would drop, found like it does: through the objects'
+-- dependencies on the schema (an index lookup, whatever the number of
+-- tenants). Types and functions that another object made for itself (a
+-- range type's constructors and multirange) or that belong to an extension
+-- are not the schema's own.
+members AS (
+    SELECT d.classid, d.objid
+    FROM pg_catalog.pg_depend d, ns
+    WHERE d.refclassid = 'pg_catalog.pg_namespace'::regclass AND d.refobjid = ns.nsp AND d.deptype = 'n'
+      AND NOT (d.classid IN ('pg_catalog.pg_type'::regclass, 'pg_catalog.pg_proc'::regclass)
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend i
+                           WHERE i.classid = d.classid AND i.objid = d.objid AND i.deptype IN ('i', 'e')))),
+member_types AS (SELECT m.objid AS oid FROM members m WHERE m.classid = 'pg_catalog.pg_type'::regclass),
+rel_oids AS (
+    SELECT m.objid AS oid FROM members m WHERE m.classid = 'pg_catalog.pg_class'::regclass
+    UNION ALL
+    SELECT t.typrelid FROM member_types mt JOIN pg_catalog.pg_type t ON t.oid = mt.oid WHERE t.typrelid <> 0
+    UNION ALL
+    SELECT i.indexrelid FROM members m JOIN pg_catalog.pg_index i ON i.indrelid = m.objid
+    WHERE m.classid = 'pg_catalog.pg_class'::regclass),
+rels AS (
+    SELECT c.oid, c.relname, c.relkind, c.relpersistence, c.reloptions, c.relowner, c.relacl,
+           c.reltype, c.relam, c.relrowsecurity, c.relforcerowsecurity, c.relreplident,
+           c.relispopulated, c.reltoastrelid, c.reloftype, c.relispartition,
+           format('%I.%I', $2::text, c.relname) AS tq,
+           format('%I.%I', $1::text, c.relname) AS sq,
+           CASE c.relkind WHEN 'r' THEN 'TABLE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                WHEN 'S' THEN 'SEQUENCE' WHEN 'i' THEN 'INDEX' WHEN 'f' THEN 'FOREIGN TABLE'
+                ELSE 'TABLE' END AS kw,
+           (SELECT string_agg(o, ', ') FROM (
+                SELECT format('%s=%L', split_part(x, '=', 1), substr(x, strpos(x, '=') + 1)) AS o
+                FROM unnest(c.reloptions) x
+                UNION ALL
+                SELECT format('toast.%s=%L', split_part(x, '=', 1), substr(x, strpos(x, '=') + 1))
+                FROM pg_catalog.pg_class tc, unnest(tc.reloptions) x WHERE tc.oid = c.reltoastrelid
+           ) opts) AS opts
+    FROM rel_oids o JOIN pg_catalog.pg_class c ON c.oid = o.oid),
+owned AS (
+    SELECT d.objid AS seq, d.refobjid AS tbl, d.refobjsubid AS col, d.deptype
+    FROM rels s JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = s.oid
+    WHERE s.relkind = 'S' AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i')),
+-- Every type of the schema with the one that brought it (`base`): itself,
+-- a table for its row type, a range for its multirange, an element type
+-- for its array.
+type_oids AS (
+    SELECT oid, oid AS base FROM member_types
+    UNION ALL
+    SELECT r.reltype, r.reltype FROM rels r WHERE r.reltype <> 0 AND r.relkind <> 'c'
+    UNION ALL
+    SELECT rg.rngmultitypid, rg.rngtypid FROM member_types mt JOIN pg_catalog.pg_range rg ON rg.rngtypid = mt.oid),
+all_type_oids AS (
+    SELECT oid, base FROM type_oids
+    UNION ALL
+    SELECT t.typarray, o.base FROM type_oids o JOIN pg_catalog.pg_type t ON t.oid = o.oid WHERE t.typarray <> 0),
+types AS (
+    SELECT t.oid, t.typname, t.typtype, t.typowner, t.typacl, t.typbasetype, t.typtypmod,
+           t.typnotnull, t.typcollation, t.typrelid, t.typdefaultbin,
+           format('%I.%I', $2::text, t.typname) AS tq,
+           CASE WHEN t.typtype = 'd' THEN 'DOMAIN' ELSE 'TYPE' END AS kw,
+           b.oid AS base_oid, b.typrelid AS base_rel, br.relkind AS base_relkind,
+           a.base <> t.oid AS implicit,
+           -- a type the clone creates itself: enums, composite types, domains, ranges
+           a.base = t.oid AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND br.relkind = 'c')) AS own
+    FROM all_type_oids a
+    JOIN pg_catalog.pg_type t ON t.oid = a.oid
+    JOIN pg_catalog.pg_type b ON b.oid = a.base
+    LEFT JOIN pg_catalog.pg_class br ON br.oid = b.typrelid),
+procs AS (
+    SELECT p.oid, p.proname, p.prokind, p.proowner, p.proacl, p.proconfig,
+           -- A body PostgreSQL parsed (BEGIN ATOMIC) is deparsed like a view;
+           -- C and internal functions have a symbol, not SQL.
+           p.prosqlbody IS NOT NULL OR p.prolang IN (SELECT l.oid FROM pg_catalog.pg_language l
+                                                     WHERE l.lanname IN ('c', 'internal')) AS verbatim,
+           format('%I.%I(%s)', $2::text, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)) AS tsig,
+           CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END AS kw
+    FROM members m JOIN pg_catalog.pg_proc p ON p.oid = m.objid
+    WHERE m.classid = 'pg_catalog.pg_proc'::regclass),
+stats AS (
+    SELECT s.oid, s.stxname, s.stxowner, s.stxstattarget
+    FROM members m JOIN pg_catalog.pg_statistic_ext s ON s.oid = m.objid
+    WHERE m.classid = 'pg_catalog.pg_statistic_ext'::regclass),
+cols AS (
+    SELECT a.attrelid, a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull, a.attidentity,
+           a.attgenerated, a.attcollation, a.attstattarget, a.attstorage, a.attoptions, a.attcompression,
+           a.attacl, ty.typstorage,
+           EXISTS (SELECT 1 FROM types t WHERE t.oid = a.atttypid) AS own_type,
+           CASE WHEN a.attcollation <> 0 AND a.attcollation <> ty.typcollation THEN
+               (SELECT format(' COLLATE %I.%I', cn.nspname, co.collname)
+                FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                WHERE co.oid = a.attcollation)
+           ELSE '' END AS collate
+    FROM pg_catalog.pg_attribute a JOIN rels r ON r.oid = a.attrelid
+    JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
+    WHERE a.attnum > 0 AND NOT a.attisdropped),
+map AS (
+    SELECT 'pg_catalog.pg_type'::regclass::oid AS classid, t.oid AS objid,
+           CASE WHEN t.base_rel <> 0 AND t.base_relkind <> 'c' THEN (2::int8 << 32) | t.base_rel::int8
+                ELSE (1::int8 << 32) | t.base_oid::int8 END AS node
+    FROM types t
+    UNION ALL
+    SELECT 'pg_catalog.pg_class'::regclass::oid, r.oid,
+           CASE WHEN r.relkind = 'c' THEN (1::int8 << 32) | r.reltype::int8
+                WHEN o.deptype = 'i' THEN (2::int8 << 32) | o.tbl::int8
+                ELSE (2::int8 << 32) | r.oid::int8 END
+    FROM rels r LEFT JOIN owned o ON o.seq = r.oid
+    WHERE r.relkind NOT IN ('i', 'I', 't')
+    UNION ALL
+    SELECT 'pg_catalog.pg_proc'::regclass::oid, p.oid, (3::int8 << 32) | p.oid::int8 FROM procs p
+    UNION ALL
+    SELECT 'pg_catalog.pg_rewrite'::regclass::oid, w.oid, (2::int8 << 32) | w.ev_class::int8
+    FROM pg_catalog.pg_rewrite w JOIN rels r ON r.oid = w.ev_class WHERE w.rulename = '_RETURN'
+    UNION ALL
+    SELECT 'pg_catalog.pg_attrdef'::regclass::oid, ad.oid, (2::int8 << 32) | ad.adrelid::int8
+    FROM pg_catalog.pg_attrdef ad JOIN cols a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+    WHERE a.attgenerated <> ''),
+deps AS (
+    SELECT a.node, array_agg(DISTINCT b.node) AS deps
+    FROM pg_catalog.pg_depend d
+    JOIN map a ON a.classid = d.classid AND a.objid = d.objid
+    JOIN map b ON b.classid = d.refclassid AND b.objid = d.refobjid
+    WHERE d.deptype = 'n' AND a.node <> b.node
+    GROUP BY a.node),
+items (phase, node, prio, sort, kind, stmt, extra) AS (
+    -- 10: objects created in dependency order -------------------------------
+    SELECT 10, (1::int8 << 32) | t.oid::int8, 1, t.typname::text, 'type',
+           format('CREATE TYPE %s AS ENUM (%s)', t.tq,
+                  (SELECT coalesce(string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder), '')
+                   FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid)), NULL
+    FROM types t WHERE t.own AND t.typtype = 'e'
+    UNION ALL
+    SELECT 10, (1::int8 << 32) | t.oid::int8, 1, t.typname, 'type',
+           format('CREATE TYPE %s AS (%s)', t.tq,
+                  (SELECT coalesce(string_agg(format('%I %s%s', a.attname,
+                              pg_catalog.format_type(a.atttypid, a.atttypmod), a.collate), ', ' ORDER BY a.attnum), '')
+                   FROM cols a WHERE a.attrelid = t.typrelid)), NULL
+    FROM types t WHERE t.own AND t.typtype = 'c'
+    UNION ALL
+    SELECT 10, (1::int8 << 32) | t.oid::int8, 1, t.typname, 'type',
+           format('CREATE DOMAIN %s AS %s%s%s%s', t.tq, pg_catalog.format_type(t.typbasetype, t.typtypmod),
+                  CASE WHEN t.typcollation <> 0 AND t.typcollation <> bt.typcollation THEN
+                      (SELECT format(' COLLATE %I.%I', cn.nspname, co.collname)
+                       FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                       WHERE co.oid = t.typcollation) ELSE '' END,
+                  CASE WHEN t.typdefaultbin IS NOT NULL THEN ' DEFAULT ' || pg_catalog.pg_get_expr(t.typdefaultbin, 0) ELSE '' END,
+                  CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END), NULL
+    FROM types t JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype WHERE t.own AND t.typtype = 'd'
+    UNION ALL
+    SELECT 10, (1::int8 << 32) | t.oid::int8, 1, t.typname, 'type',
+           format('CREATE TYPE %s AS RANGE (SUBTYPE = %s%s%s%s%s, MULTIRANGE_TYPE_NAME = %I.%I)', t.tq,
+                  pg_catalog.format_type(rg.rngsubtype, NULL),
+                  CASE WHEN opc.opcdefault THEN '' ELSE format(', SUBTYPE_OPCLASS = %I.%I', opn.nspname, opc.opcname) END,
+                  CASE WHEN rg.rngcollation <> 0 AND rg.rngcollation <> st.typcollation THEN
+                      (SELECT format(', COLLATION = %I.%I', cn.nspname, co.collname)
+                       FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                       WHERE co.oid = rg.rngcollation) ELSE '' END,
+                  CASE WHEN rg.rngcanonical <> 0 THEN ', CANONICAL = ' || rg.rngcanonical::regproc::text ELSE '' END,
+                  CASE WHEN rg.rngsubdiff <> 0 THEN ', SUBTYPE_DIFF = ' || rg.rngsubdiff::regproc::text ELSE '' END,
+                  $2::text, mt.typname), NULL
+    FROM types t JOIN pg_catalog.pg_range rg ON rg.rngtypid = t.oid
+    JOIN pg_catalog.pg_type st ON st.oid = rg.rngsubtype
+    JOIN pg_catalog.pg_type mt ON mt.oid = rg.rngmultitypid
+    JOIN pg_catalog.pg_opclass opc ON opc.oid = rg.rngsubopc
+    JOIN pg_catalog.pg_namespace opn ON opn.oid = opc.opcnamespace
+    WHERE t.own AND t.typtype = 'r'
+    UNION ALL
+    SELECT 10, (3::int8 << 32) | p.oid::int8, 2, p.tsig,
+           CASE WHEN p.verbatim THEN 'function_verbatim' ELSE 'function' END,
+           CASE WHEN starts_with(def, hdr) THEN substr(def, length(hdr) + 1) END,
+           format('CREATE %s %I.%I(', p.kw, $2::text, p.proname)
+    FROM procs p,
+         LATERAL (SELECT pg_catalog.pg_get_functiondef(p.oid) AS def,
+                         format('CREATE OR REPLACE %s %I.%I(', p.kw, $1::text, p.proname) AS hdr) f
+    WHERE p.prokind IN ('f', 'p')
+    UNION ALL
+    SELECT 10, (2::int8 << 32) | r.oid::int8, 3, r.relname, 'sequence',
+           format('CREATE %sSEQUENCE %s AS %s INCREMENT BY %s MINVALUE %s MAXVALUE %s START WITH %s CACHE %s %sCYCLE',
+                  CASE WHEN r.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END, r.tq,
+                  pg_catalog.format_type(q.seqtypid, NULL), q.seqincrement, q.seqmin, q.seqmax, q.seqstart,
+                  q.seqcache, CASE WHEN q.seqcycle THEN '' ELSE 'NO ' END), NULL
+    FROM rels r JOIN pg_catalog.pg_sequence q ON q.seqrelid = r.oid
+    WHERE r.relkind = 'S' AND NOT EXISTS (SELECT 1 FROM owned o WHERE o.seq = r.oid AND o.deptype = 'i')
+    UNION ALL
+    SELECT 10, (2::int8 << 32) | r.oid::int8, 4, r.relname, 'table',
+           format('CREATE %sTABLE %s (%s) USING %I%s',
+                  CASE WHEN r.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END, r.tq,
+                  (SELECT coalesce(string_agg(format('%I %s%s%s%s%s', a.attname,
+                        pg_catalog.format_type(a.atttypid, a.atttypmod), a.collate,
+                        CASE WHEN a.attgenerated = 's' THEN
+                            (SELECT format(' GENERATED ALWAYS AS (%s) STORED', pg_catalog.pg_get_expr(ad.adbin, ad.adrelid))
+                             FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid = a.attrelid AND ad.adnum = a.attnum)
+                        ELSE '' END,
+                        CASE WHEN a.attidentity IN ('a', 'd') THEN
+                            (SELECT format(' GENERATED %s AS IDENTITY (SEQUENCE NAME %I.%I INCREMENT BY %s MINVALUE %s MAXVALUE %s START WITH %s CACHE %s %sCYCLE)',
+                                    CASE a.attidentity WHEN 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END,
+                                    $2::text, sc.relname, q.seqincrement, q.seqmin, q.seqmax, q.seqstart, q.seqcache,
+                                    CASE WHEN q.seqcycle THEN '' ELSE 'NO ' END)
+                             FROM owned o JOIN pg_catalog.pg_class sc ON sc.oid = o.seq
+                             JOIN pg_catalog.pg_sequence q ON q.seqrelid = o.seq
+                             WHERE o.tbl = a.attrelid AND o.col = a.attnum AND o.deptype = 'i')
+                        ELSE '' END,
+                        CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END), ', ' ORDER BY a.attnum), '')
+                   FROM cols a WHERE a.attrelid = r.oid),
+                  am.amname,
+                  CASE WHEN r.opts IS NOT NULL THEN ' WITH (' || r.opts || ')' ELSE '' END), NULL
+    FROM rels r JOIN pg_catalog.pg_am am ON am.oid = r.relam WHERE r.relkind = 'r'
+    UNION ALL
+    SELECT 10, (2::int8 << 32) | r.oid::int8, 5, r.relname, 'view',
+           format('CREATE VIEW %s%s AS %s', r.tq,
+                  CASE WHEN r.opts IS NOT NULL THEN ' WITH (' || r.opts || ')' ELSE '' END,
+                  regexp_replace(pg_catalog.pg_get_viewdef(r.oid), ';\s*$', '')), NULL
+    FROM rels r WHERE r.relkind = 'v'
+    UNION ALL
+    SELECT 10, (2::int8 << 32) | r.oid::int8, 5, r.relname, 'matview',
+           format('CREATE MATERIALIZED VIEW %s USING %I%s AS %s WITH NO DATA', r.tq, am.amname,
+                  CASE WHEN r.opts IS NOT NULL THEN ' WITH (' || r.opts || ')' ELSE '' END,
+                  regexp_replace(pg_catalog.pg_get_viewdef(r.oid), ';\s*$', '')), NULL
+    FROM rels r JOIN pg_catalog.pg_am am ON am.oid = r.relam WHERE r.relkind = 'm'
+    -- 20: rows (strav_migrations always, other tables with data) ----------------
+    UNION ALL
+    SELECT 20, NULL, 0, r.relname, CASE WHEN r.relname = $4 THEN 'migrations' ELSE 'data' END,
+           CASE WHEN c.list IS NULL THEN format('INSERT INTO %s SELECT FROM %s', r.tq, r.sq)
+                ELSE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s', r.tq, c.list, c.exprs, r.sq) END,
+           NULL
+    FROM rels r,
+         LATERAL (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) AS list,
+                         -- A value of a type of the source (an enum, a composite,
+                         -- arrays of them) goes through text into the target's type.
+                         string_agg(CASE WHEN a.own_type
+                                         THEN format('%I::text::%s', a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod))
+                                         ELSE quote_ident(a.attname) END, ', ' ORDER BY a.attnum) AS exprs
+                  FROM cols a WHERE a.attrelid = r.oid AND a.attgenerated = '') c
+    WHERE r.relkind = 'r' AND ($3 OR r.relname = $4)
+    -- 40: defaults, sequence ownership and values, column settings ---------------
+    UNION ALL
+    SELECT 40, NULL, 0, r.relname || '.' || a.attname, 'sql',
+           format('ALTER %s %s ALTER COLUMN %I SET DEFAULT %s', r.kw, r.tq, a.attname, pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)), NULL
+    FROM pg_catalog.pg_attrdef ad JOIN rels r ON r.oid = ad.adrelid
+    JOIN cols a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum WHERE a.attgenerated = ''
+    UNION ALL
+    SELECT 40, NULL, 0, s.relname, 'sql',
+           format('ALTER SEQUENCE %s OWNED BY %s.%I', s.tq, t.tq, a.attname), NULL
+    FROM owned o JOIN rels s ON s.oid = o.seq JOIN rels t ON t.oid = o.tbl
+    JOIN cols a ON a.attrelid = o.tbl AND a.attnum = o.col WHERE o.deptype = 'a'
+    UNION ALL
+    SELECT 40, NULL, 0, s.relname, 'setval',
+           format('SELECT pg_catalog.setval(%L, last_value, is_called) FROM %s', s.tq, s.sq), NULL
+    FROM rels s WHERE s.relkind = 'S' AND $3
+    UNION ALL
+    SELECT 40, NULL, 1, r.relname || '.' || a.attname, 'sql', s.stmt, NULL
+    FROM cols a JOIN rels r ON r.oid = a.attrelid,
+         LATERAL (VALUES
+             (CASE WHEN a.attstattarget >= 0 THEN format('ALTER %s %s ALTER COLUMN %I SET STATISTICS %s', r.kw, r.tq, a.attname, a.attstattarget) END),
+             (CASE WHEN a.attstorage <> a.typstorage THEN format('ALTER %s %s ALTER COLUMN %I SET STORAGE %s', r.kw, r.tq, a.attname,
+                  CASE a.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END) END),
+             ((SELECT format('ALTER %s %s ALTER COLUMN %I SET (%s)', r.kw, r.tq, a.attname,
+                         string_agg(format('%s=%L', split_part(x, '=', 1), substr(x, strpos(x, '=') + 1)), ', '))
+              FROM unnest(a.attoptions) x WHERE x NOT LIKE 'pg\_%' HAVING count(*) > 0)),
+             (CASE WHEN a.attcompression IN ('p', 'l') THEN format('ALTER %s %s ALTER COLUMN %I SET COMPRESSION %s', r.kw, r.tq, a.attname,
+                  CASE a.attcompression WHEN 'p' THEN 'pglz' ELSE 'lz4' END) END)
+         ) s(stmt)
+    WHERE r.relkind IN ('r', 'm') AND s.stmt IS NOT NULL
+    -- 50-53: constraints and indexes -------------------------------------------
+    UNION ALL
+    SELECT CASE WHEN c.contype = 'f' THEN 53 ELSE 50 END, NULL, 0, r.relname || '.' || c.conname, 'sql',
+           format('ALTER TABLE %s ADD CONSTRAINT %I %s', r.tq, c.conname, pg_catalog.pg_get_constraintdef(c.oid)), NULL
+    FROM pg_catalog.pg_constraint c JOIN rels r ON r.oid = c.conrelid
+    WHERE c.contype IN ('p', 'u', 'x', 'c', 'f') AND r.relkind = 'r'
+    UNION ALL
+    SELECT 51, NULL, 0, t.typname || '.' || c.conname, 'sql',
+           format('ALTER DOMAIN %s ADD CONSTRAINT %I %s', t.tq, c.conname, pg_catalog.pg_get_constraintdef(c.oid)), NULL
+    FROM pg_catalog.pg_constraint c JOIN types t ON t.oid = c.contypid
+    UNION ALL
+    SELECT 52, NULL, 0, r.relname || '.' || ic.relname, 'sql', pg_catalog.pg_get_indexdef(i.indexrelid, 0, true), NULL
+    FROM pg_catalog.pg_index i JOIN rels r ON r.oid = i.indrelid JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+    WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c
+                      WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x'))
+    UNION ALL
+    SELECT 52, NULL, 1, r.relname || '.' || a.attnum, 'sql',
+           format('ALTER INDEX %s ALTER COLUMN %s SET STATISTICS %s', r.tq, a.attnum, a.attstattarget), NULL
+    FROM rels r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid
+    WHERE r.relkind = 'i' AND a.attnum > 0 AND a.attstattarget >= 0
+    -- 54-58: triggers, rules, row security, table settings, statistics ------------
+    UNION ALL
+    SELECT 54, NULL, 0, r.relname || '.' || tg.tgname, 'sql', pg_catalog.pg_get_triggerdef(tg.oid, true), NULL
+    FROM pg_catalog.pg_trigger tg JOIN rels r ON r.oid = tg.tgrelid WHERE NOT tg.tgisinternal
+    UNION ALL
+    SELECT 54, NULL, 1, r.relname || '.' || tg.tgname, 'sql',
+           format('ALTER TABLE %s %s TRIGGER %I', r.tq,
+                  CASE tg.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE ALWAYS' END, tg.tgname), NULL
+    FROM pg_catalog.pg_trigger tg JOIN rels r ON r.oid = tg.tgrelid WHERE NOT tg.tgisinternal AND tg.tgenabled <> 'O'
+    UNION ALL
+    SELECT 55, NULL, 0, r.relname || '.' || w.rulename, 'sql',
+           regexp_replace(pg_catalog.pg_get_ruledef(w.oid, true), ';\s*$', ''), NULL
+    FROM pg_catalog.pg_rewrite w JOIN rels r ON r.oid = w.ev_class WHERE w.rulename <> '_RETURN'
+    UNION ALL
+    SELECT 55, NULL, 1, r.relname || '.' || w.rulename, 'sql',
+           format('ALTER TABLE %s %s RULE %I', r.tq,
+                  CASE w.ev_enabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE ALWAYS' END, w.rulename), NULL
+    FROM pg_catalog.pg_rewrite w JOIN rels r ON r.oid = w.ev_class WHERE w.rulename <> '_RETURN' AND w.ev_enabled <> 'O'
+    UNION ALL
+    SELECT 56, NULL, 0, r.relname, 'sql', format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', r.tq), NULL
+    FROM rels r WHERE r.relrowsecurity
+    UNION ALL
+    SELECT 56, NULL, 0, r.relname, 'sql', format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', r.tq), NULL
+    FROM rels r WHERE r.relforcerowsecurity
+    UNION ALL
+    SELECT 56, NULL, 1, r.relname || '.' || pol.polname, 'sql',
+           format('CREATE POLICY %I ON %s AS %s FOR %s TO %s%s%s', pol.polname, r.tq,
+                  CASE WHEN pol.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+                  CASE pol.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+                  (SELECT string_agg(CASE WHEN x = 0 THEN 'PUBLIC' ELSE quote_ident(pg_catalog.pg_get_userbyid(x)) END, ', ')
+                   FROM unnest(pol.polroles) x),
+                  CASE WHEN pol.polqual IS NOT NULL THEN ' USING (' || pg_catalog.pg_get_expr(pol.polqual, pol.polrelid) || ')' ELSE '' END,
+                  CASE WHEN pol.polwithcheck IS NOT NULL THEN ' WITH CHECK (' || pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid) || ')' ELSE '' END), NULL
+    FROM pg_catalog.pg_policy pol JOIN rels r ON r.oid = pol.polrelid
+    UNION ALL
+    SELECT 57, NULL, 0, r.relname, 'sql',
+           format('ALTER TABLE %s REPLICA IDENTITY %s', r.tq,
+                  CASE r.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING' ELSE
+                      (SELECT format('USING INDEX %I', ic.relname) FROM pg_catalog.pg_index i
+                       JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+                       WHERE i.indrelid = r.oid AND i.indisreplident) END), NULL
+    FROM rels r WHERE r.relkind IN ('r', 'm') AND r.relreplident IN ('f', 'n', 'i')
+    UNION ALL
+    SELECT 57, NULL, 1, r.relname, 'sql', format('ALTER TABLE %s CLUSTER ON %I', r.tq, ic.relname), NULL
+    FROM pg_catalog.pg_index i JOIN rels r ON r.oid = i.indrelid JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+    WHERE i.indisclustered
+    UNION ALL
+    SELECT 58, NULL, 0, s.stxname, 'sql',
+           CASE WHEN starts_with(def, hdr) THEN format('CREATE STATISTICS %I.%I', $2::text, s.stxname) || substr(def, length(hdr) + 1) END, NULL
+    FROM stats s,
+         LATERAL (SELECT pg_catalog.pg_get_statisticsobjdef(s.oid) AS def,
+                         format('CREATE STATISTICS %I.%I', $1::text, s.stxname) AS hdr) f
+    UNION ALL
+    SELECT 58, NULL, 1, s.stxname, 'sql', format('ALTER STATISTICS %I.%I SET STATISTICS %s', $2::text, s.stxname, s.stxstattarget), NULL
+    FROM stats s WHERE s.stxstattarget >= 0
+    UNION ALL
+    SELECT 59, (2::int8 << 32) | r.oid::int8, 0, r.relname, 'refresh', format('REFRESH MATERIALIZED VIEW %s', r.tq), NULL
+    FROM rels r WHERE r.relkind = 'm' AND r.relispopulated
+    UNION ALL
+    SELECT 60, NULL, 0, p.tsig, 'search_path', format('ALTER %s %s SET search_path TO ', p.kw, p.tsig), substr(c, length('search_path=') + 1)
+    FROM procs p, unnest(p.proconfig) c WHERE c LIKE 'search\_path=%'
+    -- 70: comments (looked up from the schema's objects, by index) ---------------
+    UNION ALL
+    SELECT 70, NULL, 0, '', 'sql', format('COMMENT ON SCHEMA %I IS %L', $2::text, d.description), NULL
+    FROM ns JOIN pg_catalog.pg_description d
+         ON d.objoid = ns.nsp AND d.classoid = 'pg_catalog.pg_namespace'::regclass AND d.objsubid = 0
+    UNION ALL
+    SELECT 70, NULL, 1, r.relname || '.' || d.objsubid, 'sql',
+           CASE WHEN d.objsubid = 0 THEN format('COMMENT ON %s %s IS %L', r.kw, r.tq, d.description)
+                ELSE format('COMMENT ON COLUMN %s.%I IS %L', r.tq,
+                            (SELECT a.attname FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = r.oid AND a.attnum = d.objsubid), d.description) END, NULL
+    FROM rels r,
+         LATERAL (SELECT d.objsubid, d.description FROM pg_catalog.pg_description d
+                  WHERE d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_class'::regclass) d
+    WHERE NOT (r.relkind = 'c' AND d.objsubid = 0)
+    UNION ALL
+    SELECT 70, NULL, 2, t.typname, 'sql', format('COMMENT ON %s %s IS %L', t.kw, t.tq, d.description), NULL
+    FROM types t JOIN pg_catalog.pg_description d
+         ON d.objoid = t.oid AND d.classoid = 'pg_catalog.pg_type'::regclass AND d.objsubid = 0
+    WHERE t.own
+    UNION ALL
+    SELECT 70, NULL, 3, p.tsig, 'sql', format('COMMENT ON %s %s IS %L', p.kw, p.tsig, d.description), NULL
+    FROM procs p JOIN pg_catalog.pg_description d
+         ON d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_proc'::regclass AND d.objsubid = 0
+    UNION ALL
+    SELECT 70, NULL, 4, c.conname, 'sql', format('COMMENT ON CONSTRAINT %I ON %s IS %L', c.conname, c.owner, d.description), NULL
+    FROM (SELECT c.oid, c.conname, r.tq AS owner FROM rels r JOIN pg_catalog.pg_constraint c ON c.conrelid = r.oid
+          UNION ALL
+          SELECT c.oid, c.conname, 'DOMAIN ' || t.tq FROM types t JOIN pg_catalog.pg_constraint c ON c.contypid = t.oid
+          WHERE t.own) c
+    JOIN pg_catalog.pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_constraint'::regclass
+    UNION ALL
+    SELECT 70, NULL, 5, tg.tgname, 'sql', format('COMMENT ON TRIGGER %I ON %s IS %L', tg.tgname, r.tq, d.description), NULL
+    FROM rels r JOIN pg_catalog.pg_trigger tg ON tg.tgrelid = r.oid
+    JOIN pg_catalog.pg_description d ON d.objoid = tg.oid AND d.classoid = 'pg_catalog.pg_trigger'::regclass
+    UNION ALL
+    SELECT 70, NULL, 6, w.rulename, 'sql', format('COMMENT ON RULE %I ON %s IS %L', w.rulename, r.tq, d.description), NULL
+    FROM rels r JOIN pg_catalog.pg_rewrite w ON w.ev_class = r.oid
+    JOIN pg_catalog.pg_description d ON d.objoid = w.oid AND d.classoid = 'pg_catalog.pg_rewrite'::regclass
+    WHERE w.rulename <> '_RETURN'
+    UNION ALL
+    SELECT 70, NULL, 7, pol.polname, 'sql', format('COMMENT ON POLICY %I ON %s IS %L', pol.polname, r.tq, d.description), NULL
+    FROM rels r JOIN pg_catalog.pg_policy pol ON pol.polrelid = r.oid
+    JOIN pg_catalog.pg_description d ON d.objoid = pol.oid AND d.classoid = 'pg_catalog.pg_policy'::regclass
+    UNION ALL
+    SELECT 70, NULL, 8, s.stxname, 'sql', format('COMMENT ON STATISTICS %I.%I IS %L', $2::text, s.stxname, d.description), NULL
+    FROM stats s JOIN pg_catalog.pg_description d
+         ON d.objoid = s.oid AND d.classoid = 'pg_catalog.pg_statistic_ext'::regclass
+    -- 80: owners, where they differ from the role running the clone ----------------
+    UNION ALL
+    SELECT 80, NULL, 0, '', 'sql', format('ALTER SCHEMA %I OWNER TO %I', $2::text, pg_catalog.pg_get_userbyid(ns.nspowner)), NULL
+    FROM ns, me WHERE ns.nspowner <> me.me
+    UNION ALL
+    SELECT 80, NULL, 1, r.relname, 'sql', format('ALTER %s %s OWNER TO %I', r.kw, r.tq, pg_catalog.pg_get_userbyid(r.relowner)), NULL
+    FROM rels r, me WHERE r.relowner <> me.me AND r.relkind IN ('r', 'v', 'm', 'S', 'f')
+      AND NOT EXISTS (SELECT 1 FROM owned o WHERE o.seq = r.oid)
+    UNION ALL
+    SELECT 80, NULL, 2, t.typname, 'sql', format('ALTER %s %s OWNER TO %I', t.kw, t.tq, pg_catalog.pg_get_userbyid(t.typowner)), NULL
+    FROM types t, me WHERE t.typowner <> me.me AND t.own
+    UNION ALL
+    SELECT 80, NULL, 3, p.tsig, 'sql', format('ALTER %s %s OWNER TO %I', p.kw, p.tsig, pg_catalog.pg_get_userbyid(p.proowner)), NULL
+    FROM procs p, me WHERE p.proowner <> me.me AND p.prokind IN ('f', 'p')
+    UNION ALL
+    SELECT 80, NULL, 4, s.stxname, 'sql', format('ALTER STATISTICS %I.%I OWNER TO %I', $2::text, s.stxname, pg_catalog.pg_get_userbyid(s.stxowner)), NULL
+    FROM stats s, me WHERE s.stxowner <> me.me
+    -- 90: privileges ----------------------------------------------------------------
+    UNION ALL
+    SELECT 90, NULL, 0, format('%s %s %s %s', o.ord, o.name, coalesce(o.col, ''), lpad(s.n::text, 10, '0')), 'sql', s.stmt, NULL
+    FROM (
+        SELECT 'SCHEMA' AS kw, quote_ident($2::text) AS name, NULL::text AS col, ns.nspowner AS owner, ns.nspacl AS acl, 0 AS ord
+        FROM ns WHERE ns.nspacl IS NOT NULL
+        UNION ALL
+        SELECT CASE WHEN r.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, r.tq, NULL, r.relowner, r.relacl, 1
+        FROM rels r WHERE r.relacl IS NOT NULL AND r.relkind IN ('r', 'v', 'm', 'S', 'f')
+        UNION ALL
+        SELECT 'TABLE', r.tq, quote_ident(a.attname), r.relowner, a.attacl, 2
+        FROM cols a JOIN rels r ON r.oid = a.attrelid WHERE a.attacl IS NOT NULL
+        UNION ALL
+        SELECT p.kw, p.tsig, NULL, p.proowner, p.proacl, 3 FROM procs p WHERE p.proacl IS NOT NULL
+        UNION ALL
+        SELECT t.kw, t.tq, NULL, t.typowner, t.typacl, 4 FROM types t WHERE t.typacl IS NOT NULL AND t.own
+    ) o,
+    LATERAL (
+        SELECT 0 AS n, format('REVOKE ALL ON %s %s FROM PUBLIC', o.kw, o.name) AS stmt WHERE o.col IS NULL
+        UNION ALL
+        SELECT 1, format('REVOKE ALL ON %s %s FROM %I', o.kw, o.name, pg_catalog.pg_get_userbyid(o.owner)) WHERE o.col IS NULL
+        UNION ALL
+        SELECT 2 + min(x.ord), format('GRANT %s%s ON %s %s TO %s%s',
+                      string_agg(x.privilege_type, ', '), coalesce(' (' || o.col || ')', ''), o.kw, o.name,
+                      CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_catalog.pg_get_userbyid(x.grantee)) END,
+                      CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+        FROM aclexplode(o.acl) WITH ORDINALITY x(grantor, grantee, privilege_type, is_grantable, ord)
+        GROUP BY x.grantee, x.is_grantable
+        ORDER BY 1
+    ) s
+    UNION ALL
+    SELECT 91, NULL, 0, da.defaclobjtype || x.grantee, 'sql',
+           format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT %s ON %s TO %s%s',
+                  pg_catalog.pg_get_userbyid(da.defaclrole), $2::text, string_agg(x.privilege_type, ', '),
+                  CASE da.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'
+                       WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END,
+                  CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_catalog.pg_get_userbyid(x.grantee)) END,
+                  CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), NULL
+    FROM pg_catalog.pg_default_acl da JOIN ns ON da.defaclnamespace = ns.nsp,
+         LATERAL aclexplode(da.defaclacl) x
+    GROUP BY da.defaclrole, da.defaclobjtype, x.grantee, x.is_grantable
+    -- -1: what the clone cannot copy --------------------------------------------------
+    UNION ALL
+    SELECT -1, NULL, 0, r.relname,
+           CASE WHEN r.relkind = 'p' THEN 'partitioned table' WHEN r.relkind = 'f' THEN 'foreign table'
+                WHEN r.relispartition THEN 'partition' WHEN r.reloftype <> 0 THEN 'typed table'
+                ELSE 'inherited table' END,
+           r.sq, NULL
+    FROM rels r
+    WHERE r.relkind IN ('p', 'f') OR r.relispartition OR r.reloftype <> 0
+       OR (r.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = r.oid OR h.inhparent = r.oid))
+    UNION ALL
+    SELECT -1, NULL, 0, p.proname, CASE p.prokind WHEN 'a' THEN 'aggregate' ELSE 'window function' END,
+           format('%I.%I', $1::text, p.proname), NULL
+    FROM procs p WHERE p.prokind NOT IN ('f', 'p')
+    UNION ALL
+    SELECT -1, NULL, 0, t.typname, CASE t.typtype WHEN 'p' THEN 'shell type' ELSE 'base type' END,
+           format('%I.%I', $1::text, t.typname), NULL
+    FROM types t WHERE NOT t.implicit AND t.typtype IN ('b', 'p')
+    UNION ALL
+    -- collations, operators, text search objects, extensions, ...
+    SELECT -1, NULL, 0, '', '', pg_catalog.pg_describe_object(m.classid, m.objid, 0), NULL
+    FROM members m
+    WHERE m.classid NOT IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_type'::regclass,
+                            'pg_catalog.pg_proc'::regclass, 'pg_catalog.pg_statistic_ext'::regclass)
+)
+SELECT i.phase, i.node, d.deps, i.prio, i.sort, i.kind, i.stmt, i.extra
+FROM items i LEFT JOIN deps d ON d.node = i.node AND i.phase = 10
+ORDER BY i.phase, i.prio, i.sort
+"#;
+
+/// Where a phase's statements go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Phase -1: something the clone cannot copy.
+    Unsupported,
+    /// Phase 10: types, functions, sequences, tables, views.
+    Create,
+    /// Phase 20: rows.
+    Rows,
+    /// Phases 40 and later: everything that follows the data.
+    After,
+}
+
+impl Phase {
+    fn of(n: i32) -> Self {
+        match n {
+            n if n < 0 => Phase::Unsupported,
+            10 => Phase::Create,
+            20 => Phase::Rows,
+            _ => Phase::After,
+        }
+    }
+}
+
+async fn run(
+    db: &Database,
+    tx: &Tx,
+    source: &SchemaName,
+    target: &SchemaName,
+    options: CloneOptions,
+) -> Result<CloneReport> {
+    let check: Check = tx
+        .sql(CHECK_SQL)
+        .bind(source.as_str())
+        .bind(target.as_str())
+        .bind(options.with_data)
+        .fetch_one()
+        .await?;
+    if !check.source_exists {
+        return Err(Error::SchemaNotFound(source.to_string()));
+    }
+    if check.target_taken {
+        return Err(Error::SchemaAlreadyExists(target.to_string()));
+    }
+    let domain = match check.domain {
+        Some(d) => d,
+        // An unregistered source: the clone is a tenant like any other.
+        None => db
+            .config()
+            .multi_tenant
+            .tenant_domains
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "tenant".to_owned()),
+    };
+    // The registry row is written as a literal below; a checked domain needs no escaping.
+    check_domain(&domain)?;
+    // Built server-side from catalog names with format('%I').
+    tx.sql(AssertSqlSafe(check.locks)).execute_script().await?;
+
+    let items: Vec<Item> = tx
+        .sql(CATALOG_SQL)
+        .bind(source.as_str())
+        .bind(target.as_str())
+        .bind(options.with_data)
+        .bind(TRACKING_TABLE)
+        .fetch_all()
+        .await?;
+    let plan = Plan::build(items, source, target)?;
+
+    let mut create = format!(
+        "SET LOCAL search_path TO {}, pg_catalog, pg_temp;\n\
+         SET LOCAL check_function_bodies TO off;\n\
+         SET LOCAL row_security TO off;\n\
+         CREATE SCHEMA {};\n",
+        target.quoted(),
+        target.quoted()
+    );
+    push_all(&mut create, &plan.create);
+    push_all(&mut create, &plan.migrations);
+    // Only DDL and the INSERT into strav_migrations: the count is that table's.
+    let migrations_copied = script(tx, create, target).await?;
+    let rows_copied = if plan.data.is_empty() {
+        0
+    } else {
+        script(tx, plan.data.join(";\n"), target).await?
+    };
+    let mut after = String::new();
+    push_all(&mut after, &plan.after);
+    after.push_str(&format!(
+        "INSERT INTO public.strav_schemas (name, domain) VALUES ('{}', '{}');\n{RESTORE_SQL}",
+        target.as_str(),
+        domain
+    ));
+    script(tx, after, target).await?;
+
+    Ok(CloneReport {
+        source: source.to_string(),
+        target: target.to_string(),
+        domain,
+        tables: plan.tables,
+        views: plan.views,
+        functions: plan.functions,
+        types: plan.types,
+        rows_copied,
+        migrations_copied,
+    })
+}
+
+fn push_all(script: &mut String, statements: &[String]) {
+    for s in statements {
+        script.push_str(s);
+        script.push_str(";\n");
+    }
+}
+
+/// Runs generated DDL. A name taken meanwhile by a concurrent clone or
+/// `schema:create` (the check above passed) is still a typed error.
+async fn script(tx: &Tx, sql: String, target: &SchemaName) -> Result<u64> {
+    tx.sql(AssertSqlSafe(sql))
+        .execute_script()
+        .await
+        .map_err(|e| match e.sqlstate().as_deref() {
+            Some("42P06") | Some("23505") if is_name_clash(&e) => {
+                Error::SchemaAlreadyExists(target.to_string())
+            }
+            _ => e,
+        })
+}
+
+/// The schema or its registry row: a unique violation elsewhere (a copied
+/// UNIQUE constraint) is a real failure, not a name clash.
+fn is_name_clash(e: &Error) -> bool {
+    match e {
+        Error::Database {
+            source: sqlx::Error::Database(db),
+            ..
+        } => {
+            db.code().as_deref() == Some("42P06")
+                || matches!(
+                    db.constraint(),
+                    Some("pg_namespace_nspname_index") | Some("strav_schemas_pkey")
+                )
+        }
+        _ => false,
+    }
+}
+
+/// The statements of a clone, in the order they run.
+struct Plan {
+    create: Vec<String>,
+    migrations: Vec<String>,
+    data: Vec<String>,
+    after: Vec<String>,
+    tables: usize,
+    views: usize,
+    functions: usize,
+    types: usize,
+}
+
+impl Plan {
+    fn build(items: Vec<Item>, source: &SchemaName, target: &SchemaName) -> Result<Plan> {
+        let mut plan = Plan {
+            create: Vec::new(),
+            migrations: Vec::new(),
+            data: Vec::new(),
+            after: Vec::new(),
+            tables: 0,
+            views: 0,
+            functions: 0,
+            types: 0,
+        };
+        let mut unsupported = Vec::new();
+        let mut nodes = Vec::new();
+        let mut refreshes = Vec::new();
+        for item in items {
+            let phase = Phase::of(item.phase);
+            if phase == Phase::Unsupported {
+                let what = format!("{} {}", item.kind, item.stmt.unwrap_or_default());
+                unsupported.push(what.trim().to_owned());
+                continue;
+            }
+            let Some(stmt) = item.stmt else {
+                return Err(cannot_clone(
+                    source,
+                    format!(
+                        "PostgreSQL gave no definition for {} {}",
+                        item.kind, item.sort
+                    ),
+                ));
+            };
+            let stmt = match item.kind.as_str() {
+                // `stmt` is what follows the header `pg_get_functiondef` wrote
+                // for the source; `extra` the header for the target.
+                "function" => {
+                    item.extra.unwrap_or_default()
+                        + &requalify(&stmt, source.as_str(), target.as_str())
+                }
+                "function_verbatim" => item.extra.unwrap_or_default() + &stmt,
+                "search_path" => {
+                    stmt + &rewrite_search_path(item.extra.as_deref().unwrap_or(""), source, target)
+                }
+                _ => stmt,
+            };
+            match item.kind.as_str() {
+                "table" => plan.tables += 1,
+                "view" | "matview" => plan.views += 1,
+                "function" | "function_verbatim" => plan.functions += 1,
+                "type" => plan.types += 1,
+                _ => {}
+            }
+            match (phase, item.kind.as_str()) {
+                (Phase::Create, _) => nodes.push(Node {
+                    key: item.node.unwrap_or_default(),
+                    deps: item.deps.unwrap_or_default(),
+                    prio: item.prio,
+                    sort: item.sort,
+                    stmt,
+                }),
+                (Phase::Rows, "migrations") => plan.migrations.push(stmt),
+                (Phase::Rows, _) => plan.data.push(stmt),
+                (_, "refresh") => refreshes.push((item.node.unwrap_or_default(), stmt)),
+                _ => plan.after.push(stmt),
+            }
+        }
+        if !unsupported.is_empty() {
+            return Err(cannot_clone(
+                source,
+                format!(
+                    "schema {:?} has objects that clone_schema cannot copy: {}",
+                    source.as_str(),
+                    unsupported.join(", ")
+                ),
+            ));
+        }
+        let order = topological_order(&nodes);
+        let position: HashMap<i64, usize> = order
+            .iter()
+            .enumerate()
+            .map(|(pos, &i)| (nodes[i].key, pos))
+            .collect();
+        let mut statements: Vec<Option<String>> = nodes.into_iter().map(|n| Some(n.stmt)).collect();
+        plan.create = order.iter().filter_map(|&i| statements[i].take()).collect();
+        // A materialized view is filled after those it reads from.
+        refreshes.sort_by_key(|(key, _)| position.get(key).copied());
+        plan.after.extend(refreshes.into_iter().map(|(_, s)| s));
+        Ok(plan)
+    }
+}
+
+/// An error that says what the clone could not do; the database is not at
+/// fault, but no [`Error`] variant fits better.
+fn cannot_clone(source: &SchemaName, message: String) -> Error {
+    Error::Database {
+        schema: Some(source.to_string()),
+        source: sqlx::Error::InvalidArgument(message),
+    }
+}
+
+struct Node {
+    key: i64,
+    deps: Vec<i64>,
+    prio: i32,
+    sort: String,
+    stmt: String,
+}
+
+/// Kahn's algorithm; among the ready nodes, types first, then functions,
+/// sequences, tables and views, each by name, so the order is stable. A
+/// cycle (which PostgreSQL would not have let exist among these) falls back
+/// to that order for what is left.
+fn topological_order(nodes: &[Node]) -> Vec<usize> {
+    let index: HashMap<i64, usize> = nodes.iter().enumerate().map(|(i, n)| (n.key, i)).collect();
+    let mut waiting_on = vec![0usize; nodes.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (i, n) in nodes.iter().enumerate() {
+        for d in &n.deps {
+            if let Some(&j) = index.get(d) {
+                if j != i {
+                    waiting_on[i] += 1;
+                    dependents[j].push(i);
+                }
+            }
+        }
+    }
+    let rank = |i: usize| Reverse((nodes[i].prio, nodes[i].sort.as_str(), i));
+    let mut ready: BinaryHeap<_> = (0..nodes.len())
+        .filter(|&i| waiting_on[i] == 0)
+        .map(rank)
+        .collect();
+    let mut order = Vec::with_capacity(nodes.len());
+    let mut done = vec![false; nodes.len()];
+    while let Some(Reverse((_, _, i))) = ready.pop() {
+        order.push(i);
+        done[i] = true;
+        for &k in &dependents[i] {
+            waiting_on[k] -= 1;
+            if waiting_on[k] == 0 {
+                ready.push(rank(k));
+            }
+        }
+    }
+    if order.len() < nodes.len() {
+        let mut rest: Vec<usize> = (0..nodes.len()).filter(|&i| !done[i]).collect();
+        rest.sort_by_key(|&i| rank(i).0);
+        tracing::warn!(
+            objects = rest.len(),
+            "dependency cycle between schema objects; creating them in default order"
+        );
+        order.extend(rest);
+    }
+    order
+}
+
+/// Rewrites names qualified with schema `from` (`from.x`, `"from".x`, any
+/// case for the unquoted form) to schema `to`, where `from` stands as a
+/// whole identifier. Function bodies are opaque text to PostgreSQL, so this
+/// is the one place where the clone edits SQL text; it also rewrites such
+/// names inside string literals (dynamic SQL), which is what a body that
+/// names its own schema means.
+fn requalify(text: &str, from: &str, to: &str) -> String {
+    let bytes = text.as_bytes();
+    let quoted = format!("\"{from}\".");
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let before = if i == 0 { None } else { Some(bytes[i - 1]) };
+        let boundary = before.is_none_or(|b| !is_ident_byte(b) && b != b'"' && b != b'.');
+        if boundary && bytes[i..].starts_with(quoted.as_bytes()) {
+            out.push_str(&text[copied..i]);
+            out.push_str(&format!("\"{to}\"."));
+            i += quoted.len();
+            copied = i;
+            continue;
+        }
+        let end = i + from.len();
+        if boundary
+            && end < bytes.len()
+            && bytes[end] == b'.'
+            && bytes[i..end].eq_ignore_ascii_case(from.as_bytes())
+        {
+            out.push_str(&text[copied..i]);
+            out.push_str(to);
+            out.push('.');
+            i = end + 1;
+            copied = i;
+            continue;
+        }
+        i += 1;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// Bytes that continue an unquoted identifier (non-ASCII letters included).
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+/// A function's `search_path` setting (as stored: identifiers separated by
+/// commas) with the source schema replaced by the target.
+fn rewrite_search_path(value: &str, source: &SchemaName, target: &SchemaName) -> String {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut in_quotes = false;
+    for c in value.chars() {
+        match c {
+            '"' => {
+                in_quotes = !in_quotes;
+                current.push(c);
+            }
+            ',' if !in_quotes => parts.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    parts.push(current);
+    let quoted_source = source.quoted();
+    let rewritten: Vec<String> = parts
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            if p == source.as_str() || p == quoted_source {
+                target.quoted()
+            } else {
+                p.to_owned()
+            }
+        })
+        .collect();
+    if rewritten.is_empty() {
+        "''".to_owned()
+    } else {
+        rewritten.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> SchemaName {
+        SchemaName::new(s).unwrap()
+    }
+
+    #[test]
+    fn requalifies_whole_identifiers_only() {
+        let body = "SELECT acme.f(x) FROM acme.orders o, \"acme\".items, ACME.t, \
+                    acme_old.t, old_acme.t, x.acme.t, acme, 'acme.orders'::regclass, acme .t";
+        assert_eq!(
+            requalify(body, "acme", "copy_1"),
+            "SELECT copy_1.f(x) FROM copy_1.orders o, \"copy_1\".items, copy_1.t, \
+             acme_old.t, old_acme.t, x.acme.t, acme, 'copy_1.orders'::regclass, acme .t"
+        );
+        assert_eq!(requalify("acme.", "acme", "b"), "b.");
+        assert_eq!(requalify("acme", "acme", "b"), "acme");
+        assert_eq!(requalify("é acme.t", "acme", "b"), "é b.t");
+    }
+
+    #[test]
+    fn search_path_settings() {
+        let (s, t) = (name("acme"), name("copy_1"));
+        assert_eq!(
+            rewrite_search_path("acme, public", &s, &t),
+            "\"copy_1\", public"
+        );
+        assert_eq!(
+            rewrite_search_path("\"$user\", \"acme\"", &s, &t),
+            "\"$user\", \"copy_1\""
+        );
+        assert_eq!(rewrite_search_path("acme_x", &s, &t), "acme_x");
+        assert_eq!(rewrite_search_path("", &s, &t), "''");
+    }
+
+    fn node(key: i64, deps: &[i64], prio: i32, sort: &str) -> Node {
+        Node {
+            key,
+            deps: deps.to_vec(),
+            prio,
+            sort: sort.to_owned(),
+            stmt: sort.to_owned(),
+        }
+    }
+
+    #[test]
+    fn dependencies_first_then_kind_and_name() {
+        let nodes = [
+            node(1, &[], 4, "orders"),
+            node(2, &[1], 2, "total_of"), // a function taking an orders row
+            node(3, &[], 1, "status"),
+            node(4, &[2, 99], 5, "report"), // 99: outside the schema
+            node(5, &[], 4, "items"),
+        ];
+        let order: Vec<&str> = topological_order(&nodes)
+            .into_iter()
+            .map(|i| nodes[i].sort.as_str())
+            .collect();
+        assert_eq!(order, ["status", "items", "orders", "total_of", "report"]);
+    }
+
+    #[test]
+    fn a_cycle_still_yields_every_node() {
+        let nodes = [
+            node(1, &[2], 1, "a"),
+            node(2, &[1], 1, "b"),
+            node(3, &[], 1, "c"),
+        ];
+        assert_eq!(topological_order(&nodes), [2, 0, 1]);
+    }
+}
