@@ -2,7 +2,7 @@
 //! loop (`migrate_schema` for one schema after another), and against the same
 //! all-schemas code with one job (the speedup of parallelism alone); then the
 //! no-op run over the migrated tenants, and onboarding one tenant of the
-//! reference domain.
+//! reference domain and cloning it.
 
 use std::time::Instant;
 
@@ -214,6 +214,13 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
         onboard.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let onboard_ms = median(onboard);
+    let mut clone = Vec::new();
+    for i in 0..5 {
+        let t = Instant::now();
+        reference.clone_schema("onboard_0", &format!("clone_{i}")).await?;
+        clone.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let clone_ms = median(clone);
     db.close();
 
     let r2 = |x: f64| (x * 100.0).round() / 100.0;
@@ -229,6 +236,7 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
         "speedup_vs_one_job": one_job_s.map(|s| r2(s / parallel_s)),
         "noop_s": r2(noop_s),
         "onboard_ms": r2(onboard_ms),
+        "clone_ms": r2(clone_ms),
         "scale_tenants": scale.map(|s| s.0),
         "scale_s": scale.map(|s| r2(s.1)),
         "scale_ratio": scale.map(|s| r2(s.1 / parallel_s)),
