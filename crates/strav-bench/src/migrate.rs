@@ -217,7 +217,9 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
     let mut clone = Vec::new();
     for i in 0..5 {
         let t = Instant::now();
-        reference.clone_schema("onboard_0", &format!("clone_{i}")).await?;
+        reference
+            .clone_schema("onboard_0", &format!("clone_{i}"))
+            .await?;
         clone.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let clone_ms = median(clone);

@@ -339,12 +339,17 @@ map AS (
     SELECT 'pg_catalog.pg_attrdef'::regclass::oid, ad.oid, (2::int8 << 32) | ad.adrelid::int8
     FROM pg_catalog.pg_attrdef ad JOIN cols a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
     WHERE a.attgenerated <> ''),
+-- LATERAL, so pg_depend is read through its depender index for this
+-- schema's objects only, not scanned whole: with tens of thousands of
+-- tenants it holds millions of rows.
 deps AS (
     SELECT a.node, array_agg(DISTINCT b.node) AS deps
-    FROM pg_catalog.pg_depend d
-    JOIN map a ON a.classid = d.classid AND a.objid = d.objid
+    FROM map a
+    CROSS JOIN LATERAL (
+        SELECT d.refclassid, d.refobjid FROM pg_catalog.pg_depend d
+        WHERE d.classid = a.classid AND d.objid = a.objid AND d.deptype = 'n') d
     JOIN map b ON b.classid = d.refclassid AND b.objid = d.refobjid
-    WHERE d.deptype = 'n' AND a.node <> b.node
+    WHERE a.node <> b.node
     GROUP BY a.node),
 items (phase, node, prio, sort, kind, stmt, extra) AS (
     -- 10: objects created in dependency order -------------------------------
