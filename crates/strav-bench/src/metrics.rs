@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use sqlx::AssertSqlSafe;
-use strav_orm::{Config, ConnectionConfig, Database, SchemaManager};
+use strav_orm::SchemaManager;
 
 use crate::scratch::{BoxError, ScratchDb};
 use crate::workload::median;
@@ -28,12 +28,7 @@ pub async fn run(args: Args) -> Result<String, BoxError> {
 }
 
 async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
-    let mut config = Config {
-        connection: ConnectionConfig::Url(scratch.url()),
-        ..Config::default()
-    };
-    config.pool.max_connections = 2;
-    let db = Database::connect_with(config).await?;
+    let db = scratch.database(2).await?;
     let sm = SchemaManager::new(&db);
     sm.ensure_registry().await?;
 

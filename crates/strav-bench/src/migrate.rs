@@ -8,9 +8,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use sqlx::AssertSqlSafe;
-use strav_orm::{
-    Config, ConnectionConfig, Database, Migrations, Migrator, SchemaManager, SchemaName,
-};
+use strav_orm::{Migrations, Migrator, SchemaManager, SchemaName};
 
 use crate::scratch::{BoxError, ScratchDb};
 use crate::workload::median;
@@ -60,12 +58,7 @@ pub async fn run(args: Args) -> Result<String, BoxError> {
 }
 
 async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
-    let mut config = Config {
-        connection: ConnectionConfig::Url(scratch.url()),
-        ..Config::default()
-    };
-    config.pool.max_connections = args.connections;
-    let db = Database::connect_with(config).await?;
+    let db = scratch.database(args.connections).await?;
     let sm = SchemaManager::new(&db);
     sm.ensure_registry().await?;
 

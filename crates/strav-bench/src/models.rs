@@ -17,7 +17,7 @@ use std::sync::Arc;
 use rand::Rng;
 use serde_json::json;
 use sqlx::AssertSqlSafe;
-use strav_orm::{with_schema, Config, ConnectionConfig, Database};
+use strav_orm::{with_schema, Database};
 
 use crate::fixture::{backend_memory, create_order_tenants, raw_pool};
 use crate::scratch::{BoxError, ScratchDb};
@@ -63,11 +63,7 @@ pub async fn run(args: Args) -> Result<String, BoxError> {
 }
 
 async fn strav(scratch: &ScratchDb, connections: u32, room: usize) -> Result<Database, BoxError> {
-    let mut config = Config {
-        connection: ConnectionConfig::Url(scratch.url()),
-        ..Config::default()
-    };
-    config.pool.max_connections = connections as usize;
+    let mut config = scratch.config(connections as usize);
     config.pool.tenant_statement_cache = room;
     Ok(Database::connect_with(config).await?)
 }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use rand::Rng;
 use serde_json::json;
 use sqlx::AssertSqlSafe;
-use strav_orm::{with_schema, Config, ConnectionConfig, Database};
+use strav_orm::with_schema;
 
 use crate::scratch::{BoxError, ScratchDb};
 use crate::workload::{measure_workloads, Step};
@@ -65,12 +65,7 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
         Arc::new((0..args.tenants).map(|i| format!("t_{i:05}")).collect());
     crate::fixture::create_order_tenants(scratch, &tenants, args.rows).await?;
     let raw = crate::fixture::raw_pool(scratch, args.connections, args.tenants).await?;
-    let mut config = Config {
-        connection: ConnectionConfig::Url(scratch.url()),
-        ..Config::default()
-    };
-    config.pool.max_connections = args.connections as usize;
-    let db = Database::connect_with(config).await?;
+    let db = scratch.database(args.connections as usize).await?;
 
     let qualified: Arc<Vec<Arc<str>>> = Arc::new(
         tenants

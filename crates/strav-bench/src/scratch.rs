@@ -46,6 +46,21 @@ impl ScratchDb {
         )
     }
 
+    /// Strav's configuration for this database with a pool of `connections`.
+    pub fn config(&self, connections: usize) -> strav_orm::Config {
+        let mut config = strav_orm::Config {
+            connection: strav_orm::ConnectionConfig::Url(self.url()),
+            ..strav_orm::Config::default()
+        };
+        config.pool.max_connections = connections;
+        config
+    }
+
+    /// A Strav `Database` on this database with a pool of `connections`.
+    pub async fn database(&self, connections: usize) -> Result<strav_orm::Database, BoxError> {
+        Ok(strav_orm::Database::connect_with(self.config(connections)).await?)
+    }
+
     pub async fn drop_now(self) -> Result<(), BoxError> {
         let mut conn = self.admin.connect().await?;
         conn.execute(AssertSqlSafe(format!(
