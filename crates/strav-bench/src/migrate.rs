@@ -230,6 +230,7 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
         "one_job_s": one_job_s.map(r2),
         "speedup_vs_one_job": one_job_s.map(|s| r2(s / parallel_s)),
         "noop_s": r2(noop_s),
+        "noop_1000_s": (args.tenants == 1000).then(|| r2(noop_s)),
         "onboard_ms": r2(onboard_ms),
         "clone_ms": r2(clone_ms),
         "scale_tenants": scale.map(|s| s.0),
