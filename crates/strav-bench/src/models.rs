@@ -21,29 +21,10 @@ use strav_orm::{with_schema, Database};
 
 use crate::fixture::{backend_memory, create_order_tenants, raw_pool};
 use crate::scratch::{BoxError, ScratchDb};
-use crate::workload::{measure_workloads, Step};
+use crate::workload::{measure_workloads, LookupArgs, Step};
 
-#[derive(clap::Args)]
-pub struct Args {
-    /// Tenant schemas to create.
-    #[arg(long, default_value_t = 1000)]
-    tenants: usize,
-    /// Rows in each tenant's orders table.
-    #[arg(long, default_value_t = 100)]
-    rows: i64,
-    /// Concurrent workers.
-    #[arg(long, default_value_t = 16)]
-    workers: usize,
-    /// Pool size, for Strav and for the sqlx baseline alike.
-    #[arg(long, default_value_t = 8)]
-    connections: u32,
-    /// Seconds per measured round.
-    #[arg(long, default_value_t = 3.0)]
-    seconds: f64,
-    /// Measured rounds per workload (the median is reported).
-    #[arg(long, default_value_t = 3)]
-    rounds: usize,
-}
+/// The tenants, workers and pool shared with the other lookup benchmark.
+pub type Args = LookupArgs;
 
 /// The model the lookups go through, as codegen would emit it.
 #[derive(Debug, Clone, strav_orm::Model)]

@@ -27,29 +27,10 @@ use sqlx::AssertSqlSafe;
 use strav_orm::with_schema;
 
 use crate::scratch::{BoxError, ScratchDb};
-use crate::workload::{measure_workloads, Step};
+use crate::workload::{measure_workloads, LookupArgs, Step};
 
-#[derive(clap::Args)]
-pub struct Args {
-    /// Tenant schemas to create.
-    #[arg(long, default_value_t = 1000)]
-    tenants: usize,
-    /// Rows in each tenant's orders table.
-    #[arg(long, default_value_t = 100)]
-    rows: i64,
-    /// Concurrent workers.
-    #[arg(long, default_value_t = 16)]
-    workers: usize,
-    /// Pool size, for Strav and for the sqlx baselines alike.
-    #[arg(long, default_value_t = 8)]
-    connections: u32,
-    /// Seconds per measured round.
-    #[arg(long, default_value_t = 3.0)]
-    seconds: f64,
-    /// Measured rounds per workload (the median is reported).
-    #[arg(long, default_value_t = 3)]
-    rounds: usize,
-}
+/// The tenants, workers and pool shared with the other lookup benchmark.
+pub type Args = LookupArgs;
 
 const LOOKUP: &str = "SELECT id, total FROM orders WHERE id = $1";
 

@@ -78,3 +78,26 @@ pub async fn measure_workloads(
         .map(|((name, _), s)| (name.to_string(), median(s)))
         .collect()
 }
+
+/// What the `routing` and `models` lookup benchmarks take on the command line.
+#[derive(clap::Args)]
+pub struct LookupArgs {
+    /// Tenant schemas to create.
+    #[arg(long, default_value_t = 1000)]
+    pub tenants: usize,
+    /// Rows in each tenant's orders table.
+    #[arg(long, default_value_t = 100)]
+    pub rows: i64,
+    /// Concurrent workers.
+    #[arg(long, default_value_t = 16)]
+    pub workers: usize,
+    /// Pool size, for Strav and for the sqlx baselines alike.
+    #[arg(long, default_value_t = 8)]
+    pub connections: u32,
+    /// Seconds per measured round.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    /// Measured rounds per workload (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+}
