@@ -63,7 +63,7 @@ async fn invalid_names_are_rejected_before_the_future_runs() {
         assert!(!ran.load(Ordering::SeqCst), "{bad:?}: the future ran");
     }
     // A validated name is accepted as is.
-    let name = SchemaName::tenant("ok_1").unwrap();
+    let name = SchemaName::new("ok_1").unwrap();
     with_schema(&name, async { Ok::<_, Error>(()) })
         .await
         .unwrap();

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use sqlx::AssertSqlSafe;
-use strav_orm::{Migrations, Migrator, SchemaManager, SchemaName};
+use strav_orm::{Migrations, Migrator, SchemaIdent, SchemaManager};
 
 use crate::scratch::{BoxError, ScratchDb};
 use crate::workload::median;
@@ -108,7 +108,7 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
         eprintln!("one schema at a time ...");
         let t = Instant::now();
         for n in &sequential {
-            let r = m.migrate_schema(&SchemaName::new(n)?, "tenant").await?;
+            let r = m.migrate_schema(&SchemaIdent::new(n)?, "tenant").await?;
             assert!(
                 matches!(r.outcome, strav_orm::migrate::Outcome::Migrated { .. }),
                 "{r:?}"
@@ -119,9 +119,9 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
     let mut one_job_s = None;
     if !one_job.is_empty() {
         eprintln!("all-schemas code path with --jobs 1 ...");
-        let names: Vec<SchemaName> = one_job
+        let names: Vec<SchemaIdent> = one_job
             .iter()
-            .map(|n| SchemaName::new(n))
+            .map(|n| SchemaIdent::new(n))
             .collect::<Result<_, _>>()?;
         let t = Instant::now();
         let r = m
@@ -152,9 +152,9 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
             }
             db.sql(AssertSqlSafe(script)).execute_script().await?;
         }
-        let names: Vec<SchemaName> = names
+        let names: Vec<SchemaIdent> = names
             .iter()
-            .map(|n| SchemaName::new(n))
+            .map(|n| SchemaIdent::new(n))
             .collect::<Result<_, _>>()?;
         let t = Instant::now();
         let r = m

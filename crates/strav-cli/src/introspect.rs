@@ -16,7 +16,7 @@ use strav_codegen::diff::{
     PrimaryKeySnapshot, SchemaSnapshot, TableSnapshot, UniqueSnapshot,
 };
 use strav_orm::sqlx::{self, AssertSqlSafe, PgConnection};
-use strav_orm::SchemaName;
+use strav_orm::SchemaIdent;
 
 /// Sets the session up for [`snapshot`] of `schema`: the schema and then the
 /// shared schemas (`public`) on the path, as when its migrations ran, and the
@@ -24,15 +24,15 @@ use strav_orm::SchemaName;
 /// server's settings.
 pub async fn prepare(
     conn: &mut PgConnection,
-    schema: &SchemaName,
-    shared: &[SchemaName],
+    schema: &SchemaIdent,
+    shared: &[SchemaIdent],
 ) -> Result<(), sqlx::Error> {
     let mut path = vec![schema.quoted()];
     path.extend(
         shared
             .iter()
             .filter(|s| *s != schema)
-            .map(SchemaName::quoted),
+            .map(SchemaIdent::quoted),
     );
     sqlx::raw_sql(AssertSqlSafe(format!(
         "SET search_path TO {}; SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD'",

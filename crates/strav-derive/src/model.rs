@@ -182,7 +182,11 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let key_types: Vec<&Type> = keys.iter().map(|f| f.ty).collect();
     let key_idents: Vec<&Ident> = keys.iter().map(|f| f.ident).collect();
     let (key_type, bind_key, key_expr) = match keys.len() {
-        0 => (quote!(()), quote!(let () = key;), quote!(())),
+        0 => (
+            quote!(()),
+            quote!(let () = key;),
+            quote!(::core::default::Default::default()),
+        ),
         1 => {
             let (t, i) = (key_types[0], key_idents[0]);
             (
@@ -302,11 +306,11 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 set
             }
 
-            fn bind_key(key: #key_type, args: &mut #orm::model::Args) {
+            fn bind_key(key: Self::Key, args: &mut #orm::model::Args) {
                 #bind_key
             }
 
-            fn key(&self) -> #key_type {
+            fn key(&self) -> Self::Key {
                 #key_expr
             }
 

@@ -44,9 +44,9 @@ use sqlx::AssertSqlSafe;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::migrate::TRACKING_TABLE;
-use crate::routing::PathKey;
-use crate::schema_manager::{check_domain, SchemaManager, REGISTRY_DDL};
-use crate::schema_name::SchemaName;
+use crate::schema_manager::{SchemaManager, REGISTRY_DDL};
+use crate::schema_name::{check_domain, SchemaName};
+use crate::search_path::SearchPath;
 use crate::transaction::Tx;
 
 /// What [`SchemaManager::clone_schema_with`] copies besides the structure.
@@ -105,7 +105,7 @@ pub(crate) async fn clone_schema(
 ) -> Result<CloneReport> {
     let (source, target) = check_names(source, target)?;
     SchemaManager::new(db).ensure_registry().await?;
-    let tx = db.begin_on_path(PathKey::Default).await?;
+    let tx = db.begin_on(SearchPath::Default).await?;
     match run(db, &tx, &source, &target, options).await {
         Ok(report) => {
             tx.commit().await?;
@@ -146,7 +146,7 @@ pub(crate) async fn clone_schema_in(
 }
 
 fn check_names(source: &str, target: &str) -> Result<(SchemaName, SchemaName)> {
-    Ok((SchemaName::tenant(source)?, SchemaName::tenant(target)?))
+    Ok((SchemaName::new(source)?, SchemaName::new(target)?))
 }
 
 #[derive(sqlx::FromRow)]

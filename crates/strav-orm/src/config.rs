@@ -11,7 +11,7 @@ use serde::Deserialize;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::error::{Error, Result};
-use crate::schema_name::SchemaName;
+use crate::schema_name::{check_domain, SchemaIdent};
 
 /// Where [`Config::load`] looks by default, relative to the working directory.
 pub const DEFAULT_CONFIG_PATH: &str = "config/database.toml";
@@ -74,6 +74,11 @@ pub struct PoolConfig {
     /// Additional prepared statements per connection for model statements
     /// qualified with a tenant's schema (see the README, "Model statements").
     pub tenant_statement_cache: usize,
+    /// How often (milliseconds) the server checks, while it runs a
+    /// statement, that the client is still there (PostgreSQL 14+'s
+    /// `client_connection_check_interval`), so a statement whose future was
+    /// dropped stops within this time instead of running to its end. 0: off.
+    pub client_connection_check_interval_ms: u64,
 }
 
 impl Default for PoolConfig {
@@ -86,6 +91,7 @@ impl Default for PoolConfig {
             max_lifetime_secs: 1800.0,
             statement_cache_capacity: 100,
             tenant_statement_cache: 1024,
+            client_connection_check_interval_ms: 250,
         }
     }
 }
@@ -129,7 +135,7 @@ pub struct MultiTenantConfig {
     /// Domains that get one schema per tenant.
     pub tenant_domains: Vec<String>,
     /// Schemas searched after the tenant's own (shared tables such as `users`).
-    pub shared_schemas: Vec<SchemaName>,
+    pub shared_schemas: Vec<SchemaIdent>,
     /// Keep the connection a `with_schema` scope first used until the scope
     /// ends, so a request's queries pay for one `search_path` switch, not one each.
     pub pin_connections: bool,
@@ -142,7 +148,7 @@ impl Default for MultiTenantConfig {
         MultiTenantConfig {
             enabled: true,
             tenant_domains: vec!["tenant".into()],
-            shared_schemas: vec![SchemaName::new("public").expect("valid")],
+            shared_schemas: vec![SchemaIdent::public()],
             pin_connections: true,
             routing: RoutingMode::Session,
         }
@@ -258,6 +264,7 @@ struct RawPool {
     max_lifetime_secs: Option<Lenient<f64>>,
     statement_cache_capacity: Option<Lenient<usize>>,
     tenant_statement_cache: Option<Lenient<usize>>,
+    client_connection_check_interval_ms: Option<Lenient<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -357,6 +364,9 @@ impl RawConfig {
             tenant_statement_cache: p
                 .tenant_statement_cache
                 .map_or(def.tenant_statement_cache, |v| v.0),
+            client_connection_check_interval_ms: p
+                .client_connection_check_interval_ms
+                .map_or(def.client_connection_check_interval_ms, |v| v.0),
         };
         if pool.max_connections == 0 {
             return Err("key `pool.max_connections`: must be at least 1".into());
@@ -379,14 +389,13 @@ impl RawConfig {
             None => def.shared_schemas,
             Some(names) => names
                 .iter()
-                .map(|n| SchemaName::new(n))
+                .map(|n| SchemaIdent::new(n))
                 .collect::<Result<Vec<_>>>()
                 .map_err(|e| format!("key `multi_tenant.shared_schemas`: {e}"))?,
         };
         let tenant_domains = m.tenant_domains.unwrap_or(def.tenant_domains);
         for dom in &tenant_domains {
-            crate::schema_manager::check_domain(dom)
-                .map_err(|e| format!("key `multi_tenant.tenant_domains`: {e}"))?;
+            check_domain(dom).map_err(|e| format!("key `multi_tenant.tenant_domains`: {e}"))?;
         }
         Ok(Config {
             connection,

@@ -4,39 +4,40 @@ use std::ops::{Deref, DerefMut};
 
 use sqlx::postgres::PgConnection;
 
-use crate::routing::{Lease, PathKey};
+use crate::pool::Lease;
+use crate::search_path::SearchPath;
 
 /// A pooled connection already on the current context's `search_path`, from
-/// [`crate::Database::acquire`]. Returned to the pool (or its scope) on drop.
+/// [`crate::Database::acquire`]. Given back to the pool on drop; since Strav
+/// cannot see what ran on it, it is checked then (a dropped query drained,
+/// an open transaction rolled back, the path forgotten).
 pub struct Connection {
     lease: Lease,
-    key: PathKey,
+    path: SearchPath,
 }
 
 impl Connection {
-    pub(crate) fn new(lease: Lease, key: PathKey) -> Self {
-        Connection { lease, key }
+    pub(crate) fn new(lease: Lease, path: SearchPath) -> Self {
+        Connection { lease, path }
     }
 
-    /// The tenant schema it is routed to (`None`: the default path).
+    /// The schema it is routed to (`None`: the default path).
     pub fn schema(&self) -> Option<&str> {
-        self.key.schema()
+        self.path.schema()
     }
-}
 
-impl Connection {
     /// Takes a session-level advisory lock. Until [`Self::release_session_lock`]
-    /// the connection is marked unusable, so if this future is dropped
+    /// the connection is marked for closing, so if this future is dropped
     /// half-way the connection is closed (releasing the lock) instead of
     /// going back to the pool with the lock held.
     pub(crate) async fn hold_session_lock(&mut self, key: &str) -> crate::Result<()> {
-        self.lease.conn().broken = true;
+        self.lease.conn().retire = true;
         sqlx::query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
             .bind(key)
             .execute(&mut self.lease.conn().raw)
             .await
             .map(drop)
-            .map_err(|e| crate::Error::db(e, self.key.schema()))
+            .map_err(|e| crate::Error::db(e, self.path.schema()))
     }
 
     /// Releases the lock of [`Self::hold_session_lock`].
@@ -45,8 +46,8 @@ impl Connection {
             .bind(key)
             .execute(&mut self.lease.conn().raw)
             .await
-            .map_err(|e| crate::Error::db(e, self.key.schema()))?;
-        self.lease.conn().broken = false;
+            .map_err(|e| crate::Error::db(e, self.path.schema()))?;
+        self.lease.conn().retire = false;
         Ok(())
     }
 }
@@ -54,8 +55,7 @@ impl Connection {
 impl Deref for Connection {
     type Target = PgConnection;
     fn deref(&self) -> &PgConnection {
-        // `Lease::conn` needs `&mut`; reading goes through the raw field.
-        self.lease.conn_ref()
+        &self.lease.conn_ref().raw
     }
 }
 
@@ -64,6 +64,7 @@ impl DerefMut for Connection {
         // Anything may run on it now, `SET search_path` included.
         let conn = self.lease.conn();
         conn.path = None;
+        conn.raw_used = true;
         &mut conn.raw
     }
 }

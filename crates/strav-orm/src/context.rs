@@ -4,12 +4,21 @@
 //! follows every `.await` inside the scope the way AsyncLocalStorage does in
 //! Node. tokio does not carry task-locals into `tokio::spawn`; [`spawn`] and
 //! [`InCurrentSchema::in_current_schema`] do.
+//!
+//! The futures returned here are named types that hold the wrapped future
+//! once, so nesting scopes costs a few words each, not a copy of everything
+//! inside (an `async fn` wrapper would roughly double the size per level in
+//! a debug build).
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use tokio::task::futures::TaskLocalFuture;
 
 use crate::error::{Error, Result};
-use crate::pin::PinSlot;
+use crate::pool::Scope;
 use crate::schema_name::{IntoSchemaName, SchemaName};
 
 tokio::task_local! {
@@ -21,9 +30,9 @@ tokio::task_local! {
 #[derive(Clone, Debug)]
 pub struct SchemaContext {
     schema: Option<SchemaName>,
-    /// The connection the outermost scope is holding, shared by nested scopes
-    /// and by tasks spawned with the context (see `pin.rs`).
-    pub(crate) pin: Arc<PinSlot>,
+    /// The owner of the connection the scope keeps between statements,
+    /// shared by nested scopes and by tasks spawned with the context.
+    scope: Arc<Scope>,
 }
 
 impl SchemaContext {
@@ -40,9 +49,11 @@ impl SchemaContext {
 
 /// Runs `fut` with every query inside it routed to `schema`.
 ///
-/// The name is validated (see [`SchemaName::tenant`]) before `fut` starts; an
-/// invalid one is returned as an error and `fut` never runs. Nested calls take
-/// the inner schema.
+/// The name is validated for tenant use (see [`SchemaName::new`]) before
+/// `fut` starts; an invalid or protected one (`public`, `pg_catalog`, ...)
+/// is returned as an error and `fut` never runs. Nested calls take the inner
+/// schema. The scope is entered from the context current when this is
+/// called.
 ///
 /// ```no_run
 /// # async fn demo(db: strav_orm::Database) -> Result<(), strav_orm::Error> {
@@ -52,26 +63,28 @@ impl SchemaContext {
 /// .await?;
 /// # Ok(()) }
 /// ```
-pub async fn with_schema<S, F, T, E>(schema: S, fut: F) -> std::result::Result<T, E>
+pub fn with_schema<S, F, T, E>(schema: S, fut: F) -> WithSchema<F>
 where
     S: IntoSchemaName,
     F: Future<Output = std::result::Result<T, E>>,
     E: From<Error>,
 {
-    let schema = schema.into_schema_name().map_err(E::from)?;
-    scope(Some(schema), fut).await
-}
-
-/// Runs `fut` in the validated `schema`; for futures that do not return a
-/// `Result`.
-pub async fn with_schema_name<F: Future>(schema: SchemaName, fut: F) -> F::Output {
-    scope(Some(schema), fut).await
+    match schema.into_schema_name() {
+        Ok(schema) => WithSchema {
+            inner: Some(enter(Some(schema), fut)),
+            error: None,
+        },
+        Err(e) => WithSchema {
+            inner: None,
+            error: Some(e),
+        },
+    }
 }
 
 /// Runs `fut` outside any tenant: queries use the default search path
 /// (`public`), and per-tenant models refuse to run.
-pub async fn without_schema<F: Future>(fut: F) -> F::Output {
-    scope(None, fut).await
+pub fn without_schema<F: Future>(fut: F) -> Scoped<F> {
+    enter(None, fut)
 }
 
 /// The schema of the current scope, if any (`None` outside `with_schema` and
@@ -99,6 +112,14 @@ pub fn require_schema(operation: &'static str) -> Result<SchemaName> {
     current_schema().ok_or_else(|| Error::NoSchemaContext {
         operation: operation.to_owned(),
     })
+}
+
+/// The current tenant and scope, read once per statement.
+pub(crate) fn snapshot() -> Option<(Option<SchemaName>, Arc<Scope>)> {
+    CONTEXT
+        .try_with(|c| c.as_ref().map(|c| (c.schema.clone(), c.scope.clone())))
+        .ok()
+        .flatten()
 }
 
 /// `tokio::spawn` that carries the current schema context into the new task.
@@ -130,37 +151,89 @@ pin_project_lite::pin_project! {
     /// A future bound to a schema context; see [`InCurrentSchema`].
     pub struct WithContext<F: Future> {
         #[pin]
-        inner: tokio::task::futures::TaskLocalFuture<Option<SchemaContext>, F>,
+        inner: TaskLocalFuture<Option<SchemaContext>, F>,
     }
 }
 
 impl<F: Future> Future for WithContext<F> {
     type Output = F::Output;
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<F::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         self.project().inner.poll(cx)
     }
 }
 
-async fn scope<F: Future>(schema: Option<SchemaName>, fut: F) -> F::Output {
-    match current_schema_context() {
-        // Nested scope: share the outer scope's pinned connection.
-        Some(outer) => {
-            let ctx = SchemaContext {
-                schema,
-                pin: outer.pin,
-            };
-            CONTEXT.scope(Some(ctx), fut).await
+pin_project_lite::pin_project! {
+    /// The future of [`without_schema`] (and inside [`with_schema`]): `F`
+    /// run in a scope.
+    #[must_use = "a scope does nothing until awaited"]
+    pub struct Scoped<F: Future> {
+        #[pin]
+        inner: TaskLocalFuture<Option<SchemaContext>, F>,
+        owner: Option<Owner>,
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let out = ready!(this.inner.poll(cx));
+        // The outermost scope ended: its parked connection goes back now,
+        // not whenever the caller drops this future.
+        this.owner.take();
+        Poll::Ready(out)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`with_schema`].
+    #[must_use = "a scope does nothing until awaited"]
+    pub struct WithSchema<F: Future> {
+        #[pin]
+        inner: Option<Scoped<F>>,
+        error: Option<Error>,
+    }
+}
+
+impl<F, T, E> Future for WithSchema<F>
+where
+    F: Future<Output = std::result::Result<T, E>>,
+    E: From<Error>,
+{
+    type Output = std::result::Result<T, E>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Some(e) = this.error.take() {
+            return Poll::Ready(Err(E::from(e)));
         }
-        // Outermost scope: it owns the pin slot and releases it when it ends,
-        // whether `fut` completes, fails, panics or is dropped.
+        match this.inner.as_pin_mut() {
+            Some(inner) => inner.poll(cx),
+            None => panic!("`with_schema` polled after it completed"),
+        }
+    }
+}
+
+/// Closes the outermost scope when dropped: however the scope ends
+/// (completes, fails, panics, is dropped), its parked connection goes back.
+struct Owner(Arc<Scope>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+fn enter<F: Future>(schema: Option<SchemaName>, fut: F) -> Scoped<F> {
+    let (scope, owner) = match current_schema_context() {
+        // Nested: share the outer scope's parked connection.
+        Some(outer) => (outer.scope, None),
         None => {
-            let pin = Arc::new(PinSlot::default());
-            let _release = pin.release_on_drop();
-            let ctx = SchemaContext { schema, pin };
-            CONTEXT.scope(Some(ctx), fut).await
+            let scope = Scope::new();
+            (scope.clone(), Some(Owner(scope)))
         }
+    };
+    Scoped {
+        inner: CONTEXT.scope(Some(SchemaContext { schema, scope }), fut),
+        owner,
     }
 }

@@ -1,37 +1,33 @@
 //! `Database`: the shared pool and the entry point to queries.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use deadpool::managed::{PoolError, TimeoutType};
-use deadpool::Runtime;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use sqlx::SqlSafeStr;
 
 use crate::config::{Config, MultiTenantConfig};
-use crate::context::current_schema_context;
+use crate::connection::Connection;
+use crate::core::Core;
 use crate::error::{Error, Result};
-use crate::pool::{Manager, Object, Pool};
+use crate::exec::{self, Target};
+use crate::pool::Pool;
+use crate::route::Route;
+use crate::search_path::SearchPath;
 use crate::sql::Sql;
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+use crate::transaction::Tx;
 
 /// A handle to one PostgreSQL database: a pool of connections shared by all
 /// tenants. Cheap to clone; clones share the pool.
 #[derive(Clone)]
 pub struct Database {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    id: u64,
-    pool: Pool,
-    config: Config,
-    pub(crate) registry_ready: tokio::sync::OnceCell<()>,
+    core: Arc<Core>,
 }
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let status = self.inner.pool.status();
+        let status = self.core.pool.status();
         f.debug_struct("Database")
             .field("connections", &status.size)
             .field("idle", &status.available)
@@ -60,30 +56,15 @@ impl Database {
     /// Connects with an explicit configuration. Opens one connection right
     /// away so that a wrong address or password fails here, not at the first query.
     pub async fn connect_with(config: Config) -> Result<Self> {
-        let manager = Manager {
-            options: config.connect_options()?,
-            idle_timeout: config.pool.idle_timeout(),
-            max_lifetime: config.pool.max_lifetime(),
-        };
-        let pool = Pool::builder(manager)
-            .max_size(config.pool.max_connections)
-            .wait_timeout(Some(config.pool.acquire_timeout()))
-            .create_timeout(Some(config.pool.connect_timeout()))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| Error::Config {
-                path: crate::config::DEFAULT_CONFIG_PATH.into(),
-                message: format!("cannot build the connection pool: {e}"),
-            })?;
+        let pool = Pool::new(&config)?;
         let db = Database {
-            inner: Arc::new(Inner {
-                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            core: Arc::new(Core {
                 pool,
                 config,
                 registry_ready: tokio::sync::OnceCell::new(),
             }),
         };
-        drop(db.checkout().await?);
+        drop(db.core.pool.lease(None).await?);
         Ok(db)
     }
 
@@ -93,43 +74,45 @@ impl Database {
     /// Like sqlx, this takes a `&'static str`; wrap SQL built at run time in
     /// [`sqlx::AssertSqlSafe`] after checking it cannot carry user input.
     pub fn sql(&self, sql: impl SqlSafeStr) -> Sql<'_> {
-        Sql::on_database(self, sql.into_sql_str())
+        Sql::new(self.target(), sql.into_sql_str())
+    }
+
+    /// Runs `f` in a transaction: commits when it returns `Ok`, rolls back on
+    /// `Err` or panic (the panic then continues). Statements on `tx` run in
+    /// the schema that was current when the transaction began.
+    pub async fn transaction<F, T, E>(&self, f: F) -> std::result::Result<T, E>
+    where
+        F: for<'c> FnOnce(&'c Tx) -> BoxFuture<'c, std::result::Result<T, E>>,
+        E: From<Error>,
+    {
+        let tx = self.begin().await?;
+        let outcome = AssertUnwindSafe(f(&tx)).catch_unwind().await;
+        tx.finish(outcome).await
+    }
+
+    /// Begins a transaction routed to the current context's schema. Prefer
+    /// [`Database::transaction`]; with `begin`, end it with [`Tx::commit`]
+    /// or [`Tx::rollback`] (dropping it rolls back).
+    pub async fn begin(&self) -> Result<Tx> {
+        exec::begin(&self.core, None).await.map(Tx::new)
     }
 
     /// A connection routed to the current context's schema, for direct sqlx
     /// use (`sqlx::query!(...).fetch_all(&mut *conn)`). Strav cannot see what
-    /// runs on it, so it forgets the connection's path when it is returned.
-    pub async fn acquire(&self) -> Result<crate::Connection> {
-        let ctx = current_schema_context();
-        let key = self.route(ctx.as_ref())?;
-        let mut lease = self.lease(ctx.as_ref()).await?;
-        self.ensure_session_path(lease.conn(), &key)
-            .await
-            .map_err(|e| Error::db(e, key.schema()))?;
-        Ok(crate::Connection::new(lease, key))
-    }
-
-    /// A connection on `key`'s path, whatever the context.
-    pub(crate) async fn acquire_on_path(
-        &self,
-        key: crate::routing::PathKey,
-    ) -> Result<crate::Connection> {
-        let ctx = current_schema_context();
-        let mut lease = self.lease(ctx.as_ref()).await?;
-        self.ensure_session_path(lease.conn(), &key)
-            .await
-            .map_err(|e| Error::db(e, key.schema()))?;
-        Ok(crate::Connection::new(lease, key))
+    /// runs on it, so it forgets the connection's path and checks it when
+    /// it is given back.
+    pub async fn acquire(&self) -> Result<Connection> {
+        self.acquire_routed(None).await
     }
 
     /// The configuration this database was opened with.
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        &self.core.config
     }
 
     /// Connections open and idle right now.
     pub fn pool_status(&self) -> PoolStatus {
-        let s = self.inner.pool.status();
+        let s = self.core.pool.status();
         PoolStatus {
             open: s.size,
             idle: s.available,
@@ -139,31 +122,46 @@ impl Database {
 
     /// Closes the pool: idle connections close now, busy ones when returned.
     pub fn close(&self) {
-        self.inner.pool.close();
+        self.core.pool.close();
+    }
+
+    pub(crate) fn target(&self) -> Target<'_> {
+        Target::Pool(&self.core)
     }
 
     pub(crate) fn multi_tenant(&self) -> &MultiTenantConfig {
-        &self.inner.config.multi_tenant
-    }
-
-    pub(crate) fn id(&self) -> u64 {
-        self.inner.id
+        &self.core.config.multi_tenant
     }
 
     pub(crate) fn registry_ready(&self) -> &tokio::sync::OnceCell<()> {
-        &self.inner.registry_ready
+        &self.core.registry_ready
     }
 
-    pub(crate) async fn checkout(&self) -> Result<Object> {
-        self.inner.pool.get().await.map_err(|e| match e {
-            PoolError::Timeout(TimeoutType::Create) => {
-                Error::PoolTimeout(self.inner.config.pool.connect_timeout())
-            }
-            PoolError::Timeout(_) => Error::PoolTimeout(self.inner.config.pool.acquire_timeout()),
-            PoolError::Backend(e) => Error::db(e, None),
-            PoolError::Closed => Error::PoolClosed,
-            PoolError::NoRuntimeSpecified | PoolError::PostCreateHook(_) => Error::PoolClosed,
-        })
+    /// A statement on `path`, whatever the context.
+    pub(crate) fn sql_on(&self, path: SearchPath, sql: impl SqlSafeStr) -> Sql<'_> {
+        self.sql(sql).on_path(path)
+    }
+
+    /// A transaction on `path`, whatever the context.
+    pub(crate) async fn begin_on(&self, path: SearchPath) -> Result<Tx> {
+        exec::begin(&self.core, Some(path)).await.map(Tx::new)
+    }
+
+    /// A raw connection on `path` (or the context's), for work that must run
+    /// statement by statement on one session.
+    pub(crate) async fn acquire_routed(&self, path: Option<SearchPath>) -> Result<Connection> {
+        let mt = self.multi_tenant();
+        let route = Route::resolve(mt, path)?;
+        let mut lease = self.core.pool.lease(route.scope).await?;
+        let conn = lease.conn();
+        conn.busy = true;
+        let set = conn.set_path(&route.path, &mt.shared_schemas).await;
+        conn.busy = false;
+        if let Err(e) = set {
+            conn.observe(&e);
+            return Err(Error::db(e, route.path.schema()));
+        }
+        Ok(Connection::new(lease, route.path))
     }
 }
 

@@ -71,6 +71,12 @@ pub enum Error {
     #[error("query returned no rows")]
     RowNotFound,
 
+    /// A statement of this transaction was cancelled (its future dropped)
+    /// before it finished; nothing more can run in the transaction, and it
+    /// is rolled back when dropped.
+    #[error("a statement of this transaction was cancelled before it finished, so the transaction can only be rolled back; drop it (or call rollback) and start a new one")]
+    TransactionInterrupted,
+
     /// No connection could be had from the pool in time.
     #[error("timed out after {0:?} waiting for a database connection (pool exhausted?)")]
     PoolTimeout(std::time::Duration),

@@ -21,22 +21,28 @@
 //! ```
 //!
 //! Every statement inside `with_schema` runs with that schema first on the
-//! `search_path`; see the `routing` module docs for how that stays correct
+//! `search_path`; see the README's "How routing works" for how that stays correct
 //! under concurrency, cancellation, errors and pooling.
 
+// Bottom-up: each module imports only those listed before it.
 mod clone;
 mod config;
+mod conn;
 mod connection;
 mod context;
+mod core;
 mod database;
+mod effects;
 mod error;
+mod exec;
+mod fetch;
 pub mod migrate;
 pub mod model;
-mod pin;
 mod pool;
-mod routing;
+mod route;
 mod schema_manager;
 mod schema_name;
+mod search_path;
 mod sql;
 mod transaction;
 
@@ -47,14 +53,14 @@ pub use config::{
 pub use connection::Connection;
 pub use context::{
     current_schema, current_schema_context, has_schema_context, require_schema, spawn, with_schema,
-    with_schema_name, without_schema, InCurrentSchema, SchemaContext, WithContext,
+    without_schema, InCurrentSchema, SchemaContext, Scoped, WithContext, WithSchema,
 };
 pub use database::{Database, PoolStatus};
 pub use error::{Error, Result};
 pub use migrate::{Migrations, Migrator, RollbackTo};
 pub use model::{Column, Compatible, Executor, Filter, Model, Order, PgEnum, Query};
 pub use schema_manager::{SchemaInfo, SchemaManager, SchemaStats};
-pub use schema_name::{IntoSchemaName, SchemaName};
+pub use schema_name::{check_domain, IntoSchemaName, SchemaIdent, SchemaName};
 pub use sql::Sql;
 pub use transaction::{Tx, TxConnection};
 

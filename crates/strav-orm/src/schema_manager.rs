@@ -13,8 +13,8 @@ use crate::clone::{CloneOptions, CloneReport};
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::migrate::{Migrations, Migrator, Outcome, RollbackTo, RunReport, SchemaReport};
-use crate::routing::PathKey;
-use crate::schema_name::{protected_reason, SchemaName};
+use crate::schema_name::{check_domain, protected_reason, SchemaIdent, SchemaName};
+use crate::search_path::SearchPath;
 use crate::sql::Sql;
 use crate::transaction::Tx;
 
@@ -66,15 +66,6 @@ CREATE TABLE IF NOT EXISTS public.strav_schemas (
 CREATE INDEX IF NOT EXISTS strav_schemas_domain_idx ON public.strav_schemas (domain);
 CREATE SEQUENCE IF NOT EXISTS public.strav_migration_batch_seq;";
 
-/// Checks a domain name (`tenant`, `factory`, ...).
-pub(crate) fn check_domain(domain: &str) -> Result<()> {
-    SchemaName::new(domain)
-        .map(drop)
-        .map_err(|_| Error::InvalidDomain {
-            name: domain.to_owned(),
-        })
-}
-
 impl SchemaManager {
     /// A manager over `db`'s pool.
     pub fn new(db: &Database) -> Self {
@@ -102,7 +93,7 @@ impl SchemaManager {
 
     /// The domain whose migrations schema `name` takes: its registered
     /// domain, `public` for `public`, else the domain named like the schema.
-    async fn domain_of(&self, name: &SchemaName) -> Result<String> {
+    async fn domain_of(&self, name: &SchemaIdent) -> Result<String> {
         if name.as_str() == "public" {
             return Ok("public".into());
         }
@@ -121,7 +112,7 @@ impl SchemaManager {
 
     /// Applies pending migrations to one schema (its registered domain's).
     pub async fn migrate_schema(&self, name: &str) -> Result<SchemaReport> {
-        let schema = SchemaName::new(name)?;
+        let schema = SchemaIdent::new(name)?;
         let domain = self.domain_of(&schema).await?;
         self.migrator()?.migrate_schema(&schema, &domain).await
     }
@@ -137,7 +128,7 @@ impl SchemaManager {
 
     /// Reverts migrations of one schema (see [`RollbackTo`]).
     pub async fn rollback_schema(&self, name: &str, to: RollbackTo) -> Result<SchemaReport> {
-        let schema = SchemaName::new(name)?;
+        let schema = SchemaIdent::new(name)?;
         let domain = self.domain_of(&schema).await?;
         self.migrator()?.rollback_schema(&schema, &domain, to).await
     }
@@ -149,7 +140,7 @@ impl SchemaManager {
         let migrator = self.migrator()?;
         self.create_schema(name, domain).await?;
         let report = migrator
-            .migrate_schema(&SchemaName::tenant(name)?, domain)
+            .migrate_schema(&SchemaName::new(name)?.into(), domain)
             .await?;
         match &report.outcome {
             Outcome::Failed { error, .. } => Err(Error::Migration {
@@ -164,7 +155,7 @@ impl SchemaManager {
     /// Catalog statements are fully qualified; they run on the default path
     /// whatever the caller's context, so they never cost a tenant switch.
     fn sql(&self, sql: impl SqlSafeStr) -> Sql<'_> {
-        self.db.sql(sql).on_path(PathKey::Default)
+        self.db.sql_on(SearchPath::Default, sql)
     }
 
     /// Creates the registry table if this database has none yet. Safe to race:
@@ -196,10 +187,10 @@ impl SchemaManager {
 
     /// Creates schema `name` for `domain` and registers it, in one transaction.
     pub async fn create_schema(&self, name: &str, domain: &str) -> Result<SchemaInfo> {
-        let schema = SchemaName::tenant(name)?;
+        let schema = SchemaName::new(name)?;
         check_domain(domain)?;
         self.ensure_registry().await?;
-        let tx = self.db.begin_on_path(PathKey::Default).await?;
+        let tx = self.db.begin_on(SearchPath::Default).await?;
         let create = format!("CREATE SCHEMA {}", schema.quoted());
         if let Err(e) = tx.sql(AssertSqlSafe(create)).execute().await {
             return Err(match e.sqlstate().as_deref() {
@@ -232,9 +223,9 @@ impl SchemaManager {
                 reason,
             });
         }
-        let schema = SchemaName::tenant(name)?;
+        let schema = SchemaName::new(name)?;
         self.ensure_registry().await?;
-        let tx = self.db.begin_on_path(PathKey::Default).await?;
+        let tx = self.db.begin_on(SearchPath::Default).await?;
         // Locks the registry row, so two deletes of one schema do not race.
         let registered: Option<String> = tx
             .sql("SELECT name FROM public.strav_schemas WHERE name = $1 FOR UPDATE")
@@ -288,7 +279,7 @@ impl SchemaManager {
 
     /// Whether a schema of that name exists in the database (registered or not).
     pub async fn schema_exists(&self, name: &str) -> Result<bool> {
-        let schema = SchemaName::new(name)?;
+        let schema = SchemaIdent::new(name)?;
         self.sql("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)")
             .bind(schema.as_str())
             .fetch_scalar()
@@ -297,7 +288,7 @@ impl SchemaManager {
 
     /// Whether `name` is a registered tenant whose schema exists.
     pub async fn tenant_exists(&self, name: &str) -> Result<bool> {
-        let schema = SchemaName::tenant(name)?;
+        let schema = SchemaName::new(name)?;
         if !self.registry_exists().await? {
             return Ok(false);
         }
@@ -330,12 +321,12 @@ impl SchemaManager {
     /// A statement that runs in `schema` whatever the current context
     /// (`executeInSchema`): bind parameters and fetch as with [`Database::sql`].
     pub fn execute_schema(&self, schema: &SchemaName, sql: impl SqlSafeStr) -> Sql<'_> {
-        self.db.sql(sql).on_path(PathKey::Schema(schema.clone()))
+        self.db.sql_on(SearchPath::Schema(schema.into()), sql)
     }
 
     /// Tables, exact row count and size of one schema, in one round trip.
     pub async fn get_schema_stats(&self, name: &str) -> Result<SchemaStats> {
-        let schema = SchemaName::new(name)?;
+        let schema = SchemaIdent::new(name)?;
         // query_to_xml runs the per-table count(*) server-side with names
         // quoted by format(%I), so one round trip covers any number of tables.
         let stats: Option<SchemaStats> = self

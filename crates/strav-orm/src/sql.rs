@@ -1,53 +1,39 @@
 //! Raw SQL routed by the schema context: `db.sql("...").bind(x).fetch_all()`.
 
-use futures_util::future::BoxFuture;
-use sqlx::postgres::{PgArguments, PgConnection, PgRow};
+use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{Arguments, Encode, FromRow, Postgres, SqlStr, Type};
 
-use crate::database::Database;
 use crate::error::{Error, Result};
-use crate::routing::{Op, PathKey};
-use crate::transaction::Tx;
+use crate::exec::{execute, Statement, Target, Text};
+use crate::fetch::{Affected, All, Fetch, One, Optional, OptionalScalar, Rows, Scalar, Script};
+use crate::search_path::SearchPath;
 
 /// A statement with its bound parameters, not yet run. Made by
-/// [`Database::sql`] (routed when it runs) or [`Tx::sql`] (in the
-/// transaction's schema).
+/// [`crate::Database::sql`] (routed when it runs) or [`crate::Tx::sql`] (in
+/// the transaction's schema).
 #[must_use = "a statement does nothing until one of its fetch/execute methods is awaited"]
 pub struct Sql<'e> {
     target: Target<'e>,
     sql: SqlStr,
     args: PgArguments,
     bind_error: Option<Error>,
-    key: Option<PathKey>,
-}
-
-enum Target<'e> {
-    Db(&'e Database),
-    Tx(&'e Tx),
+    path: Option<SearchPath>,
 }
 
 impl<'e> Sql<'e> {
-    pub(crate) fn on_database(db: &'e Database, sql: SqlStr) -> Self {
-        Self::new(Target::Db(db), sql)
-    }
-
-    pub(crate) fn on_tx(tx: &'e Tx, sql: SqlStr) -> Self {
-        Self::new(Target::Tx(tx), sql)
-    }
-
-    fn new(target: Target<'e>, sql: SqlStr) -> Self {
+    pub(crate) fn new(target: Target<'e>, sql: SqlStr) -> Self {
         Sql {
             target,
             sql,
             args: PgArguments::default(),
             bind_error: None,
-            key: None,
+            path: None,
         }
     }
 
-    /// Routes this statement to `key` instead of the context's schema.
-    pub(crate) fn on_path(mut self, key: PathKey) -> Self {
-        self.key = Some(key);
+    /// Routes this statement to `path` instead of the context's schema.
+    pub(crate) fn on_path(mut self, path: SearchPath) -> Self {
+        self.path = Some(path);
         self
     }
 
@@ -72,8 +58,7 @@ impl<'e> Sql<'e> {
     where
         T: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
     {
-        self.run(&|c, q, a| Box::pin(sqlx::query_as_with::<_, T, _>(q, a).fetch_all(c)))
-            .await
+        self.run(&All::<T>::new()).await
     }
 
     /// Exactly one row; [`Error::RowNotFound`] when there is none.
@@ -81,8 +66,7 @@ impl<'e> Sql<'e> {
     where
         T: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
     {
-        self.run(&|c, q, a| Box::pin(sqlx::query_as_with::<_, T, _>(q, a).fetch_one(c)))
-            .await
+        self.run(&One::<T>::new()).await
     }
 
     /// The first row, if any.
@@ -90,8 +74,7 @@ impl<'e> Sql<'e> {
     where
         T: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
     {
-        self.run(&|c, q, a| Box::pin(sqlx::query_as_with::<_, T, _>(q, a).fetch_optional(c)))
-            .await
+        self.run(&Optional::<T>::new()).await
     }
 
     /// The first column of the first row (`SELECT count(*) ...`).
@@ -100,8 +83,7 @@ impl<'e> Sql<'e> {
         T: Send + Unpin + 'static,
         (T,): for<'r> FromRow<'r, PgRow>,
     {
-        self.run(&|c, q, a| Box::pin(sqlx::query_scalar_with::<_, T, _>(q, a).fetch_one(c)))
-            .await
+        self.run(&Scalar::<T>::new()).await
     }
 
     /// The first column of the first row, if there is a row.
@@ -110,22 +92,17 @@ impl<'e> Sql<'e> {
         T: Send + Unpin + 'static,
         (T,): for<'r> FromRow<'r, PgRow>,
     {
-        self.run(&|c, q, a| Box::pin(sqlx::query_scalar_with::<_, T, _>(q, a).fetch_optional(c)))
-            .await
+        self.run(&OptionalScalar::<T>::new()).await
     }
 
     /// Every row, undecoded.
     pub async fn fetch_rows(self) -> Result<Vec<PgRow>> {
-        self.run(&|c, q, a| Box::pin(sqlx::query_with(q, a).fetch_all(c)))
-            .await
+        self.run(&Rows).await
     }
 
     /// Runs the statement; returns the number of rows it affected.
     pub async fn execute(self) -> Result<u64> {
-        self.run(&|c: &mut PgConnection, q, a| -> BoxFuture<'_, _> {
-            Box::pin(async move { Ok(sqlx::query_with(q, a).execute(c).await?.rows_affected()) })
-        })
-        .await
+        self.run(&Affected).await
     }
 
     /// Runs the text as a script: several `;`-separated statements in one
@@ -138,19 +115,18 @@ impl<'e> Sql<'e> {
                 source: "execute_script takes no parameters; use execute() for a single statement with binds".into(),
             });
         }
-        self.run(&|c: &mut PgConnection, q, _a| -> BoxFuture<'_, _> {
-            Box::pin(async move { Ok(sqlx::raw_sql(q).execute(c).await?.rows_affected()) })
-        })
-        .await
+        self.run(&Script).await
     }
 
-    async fn run<R>(self, op: &Op<'_, R>) -> Result<R> {
+    async fn run<F: Fetch>(self, fetch: &F) -> Result<F::Output> {
         if let Some(e) = self.bind_error {
             return Err(e);
         }
-        match self.target {
-            Target::Db(db) => db.run_statement(self.key, self.sql, self.args, op).await,
-            Target::Tx(tx) => tx.run_statement(self.sql, self.args, op).await,
-        }
+        let stmt = Statement {
+            text: Text::Raw(self.sql),
+            args: self.args,
+            path: self.path,
+        };
+        execute(self.target, stmt, fetch).await
     }
 }

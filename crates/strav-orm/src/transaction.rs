@@ -10,95 +10,49 @@
 
 use std::ops::{Deref, DerefMut};
 use std::panic::AssertUnwindSafe;
-use std::time::Instant;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use sqlx::postgres::{PgArguments, PgConnection};
-use sqlx::{AssertSqlSafe, Executor, SqlSafeStr, SqlStr};
-use tokio::sync::{Mutex, MutexGuard};
+use sqlx::postgres::PgConnection;
+use sqlx::SqlSafeStr;
+use tokio::sync::MutexGuard;
 
-use crate::context::current_schema_context;
-use crate::database::Database;
 use crate::error::{Error, Result};
-use crate::routing::{log_statement, may_change_search_path, Lease, Op, PathKey};
+use crate::exec::{Target, TxCore, TxState};
 use crate::sql::Sql;
 
-/// An open transaction. Dropping it without [`Tx::commit`] rolls it back
-/// before its connection is used again.
+/// An open transaction. Dropping it without [`Tx::commit`] rolls it back at
+/// once (in the background; a statement still in flight closes the
+/// connection instead, which makes the server abort it).
 pub struct Tx {
-    inner: Mutex<TxState>,
-    key: PathKey,
-}
-
-struct TxState {
-    lease: Lease,
-    /// Savepoints open inside the transaction.
-    depth: usize,
-}
-
-impl Database {
-    /// Runs `f` in a transaction: commits when it returns `Ok`, rolls back on
-    /// `Err` or panic (the panic then continues). Statements on `tx` run in
-    /// the schema that was current when the transaction began.
-    pub async fn transaction<F, T, E>(&self, f: F) -> std::result::Result<T, E>
-    where
-        F: for<'c> FnOnce(&'c Tx) -> BoxFuture<'c, std::result::Result<T, E>>,
-        E: From<Error>,
-    {
-        let tx = self.begin().await?;
-        let outcome = AssertUnwindSafe(f(&tx)).catch_unwind().await;
-        tx.finish(outcome).await
-    }
-
-    /// Begins a transaction routed to the current context's schema. Prefer
-    /// [`Database::transaction`]; with `begin`, end it with [`Tx::commit`]
-    /// or [`Tx::rollback`] (dropping it rolls back).
-    pub async fn begin(&self) -> Result<Tx> {
-        let ctx = current_schema_context();
-        let key = self.route(ctx.as_ref())?;
-        self.begin_routed(ctx.as_ref(), key).await
-    }
-
-    pub(crate) async fn begin_on_path(&self, key: PathKey) -> Result<Tx> {
-        let ctx = current_schema_context();
-        self.begin_routed(ctx.as_ref(), key).await
-    }
-
-    async fn begin_routed(
-        &self,
-        ctx: Option<&crate::context::SchemaContext>,
-        key: PathKey,
-    ) -> Result<Tx> {
-        let mut lease = self.lease(ctx).await?;
-        let conn = lease.conn();
-        if let Err(e) = self.begin_on(conn, &key).await {
-            conn.note_error(&e);
-            return Err(Error::db(e, key.schema()));
-        }
-        Ok(Tx {
-            inner: Mutex::new(TxState { lease, depth: 0 }),
-            key,
-        })
-    }
+    core: TxCore,
 }
 
 impl Tx {
+    pub(crate) fn new(core: TxCore) -> Self {
+        Tx { core }
+    }
+
+    pub(crate) fn target(&self) -> Target<'_> {
+        Target::Tx(&self.core)
+    }
+
     /// A raw statement inside this transaction.
     pub fn sql(&self, sql: impl SqlSafeStr) -> Sql<'_> {
-        Sql::on_tx(self, sql.into_sql_str())
+        Sql::new(self.target(), sql.into_sql_str())
     }
 
     /// The tenant schema this transaction runs in (`None`: the default path).
     pub fn schema(&self) -> Option<&str> {
-        self.key.schema()
+        self.core.path().schema()
     }
 
     /// The underlying sqlx connection, for sqlx's own query API
     /// (`sqlx::query!(..).fetch_all(&mut *tx.connection().await)`). Strav
-    /// cannot see what runs on it, so it stops trusting the session's path.
+    /// cannot see what runs on it, so it stops trusting the session's path
+    /// and checks the connection when the transaction ends.
     pub async fn connection(&self) -> TxConnection<'_> {
-        TxConnection(self.inner.lock().await)
+        TxConnection(self.core.lock().await)
     }
 
     /// Runs `f` in a savepoint: released on `Ok`, rolled back to on `Err` or
@@ -109,30 +63,30 @@ impl Tx {
         E: From<Error>,
     {
         let name = {
-            let mut state = self.inner.lock().await;
-            let name = format!("strav_sp_{}", state.depth + 1);
-            self.control(&mut state, format!("SAVEPOINT {name}"))
-                .await?;
+            let mut state = self.core.lock().await;
             state.depth += 1;
-            name
+            format!("strav_sp_{}", state.depth)
         };
+        if let Err(e) = self.core.control(format!("SAVEPOINT {name}")).await {
+            self.core.lock().await.depth -= 1;
+            return Err(e.into());
+        }
         let outcome = AssertUnwindSafe(f(self)).catch_unwind().await;
-        let mut state = self.inner.lock().await;
-        state.depth -= 1;
+        self.core.lock().await.depth -= 1;
         let undo = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
         match outcome {
             Ok(Ok(v)) => {
-                self.control(&mut state, format!("RELEASE SAVEPOINT {name}"))
+                self.core
+                    .control(format!("RELEASE SAVEPOINT {name}"))
                     .await?;
                 Ok(v)
             }
             Ok(Err(e)) => {
-                self.control(&mut state, undo).await?;
+                self.core.control(undo).await?;
                 Err(e)
             }
             Err(panic) => {
-                let _ = self.control(&mut state, undo).await;
-                drop(state);
+                let _ = self.core.control(undo).await;
                 std::panic::resume_unwind(panic)
             }
         }
@@ -140,15 +94,16 @@ impl Tx {
 
     /// Commits the transaction.
     pub async fn commit(self) -> Result<()> {
-        self.end(true).await
+        self.core.end(true).await
     }
 
     /// Rolls the transaction back.
     pub async fn rollback(self) -> Result<()> {
-        self.end(false).await
+        self.core.end(false).await
     }
 
-    async fn finish<T, E>(
+    /// Ends the transaction by the outcome of the closure run in it.
+    pub(crate) async fn finish<T, E>(
         self,
         outcome: std::thread::Result<std::result::Result<T, E>>,
     ) -> std::result::Result<T, E>
@@ -157,68 +112,28 @@ impl Tx {
     {
         match outcome {
             Ok(Ok(v)) => {
-                self.end(true).await?;
+                self.core.end(true).await?;
                 Ok(v)
             }
             Ok(Err(e)) => {
-                if let Err(rb) = self.end(false).await {
-                    tracing::warn!(error = %rb, "rollback failed; the connection will be reset before reuse");
+                if let Err(rb) = self.core.end(false).await {
+                    tracing::warn!(error = %rb, "rollback failed; the connection will be closed");
                 }
                 Err(e)
             }
             Err(panic) => {
-                // If this fails the connection is still rolled back before reuse.
-                let _ = self.end(false).await;
+                // If this fails the connection is closed when given back.
+                let _ = self.core.end(false).await;
                 std::panic::resume_unwind(panic)
             }
         }
-    }
-
-    async fn end(&self, commit: bool) -> Result<()> {
-        let mut state = self.inner.lock().await;
-        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
-        self.control(&mut state, sql.to_owned()).await?;
-        state.lease.conn().tx_open = false;
-        Ok(())
-    }
-
-    async fn control(&self, state: &mut TxState, sql: String) -> Result<()> {
-        let conn = state.lease.conn();
-        conn.raw
-            .execute(AssertSqlSafe(sql))
-            .await
-            .map(drop)
-            .map_err(|e| {
-                conn.note_error(&e);
-                Error::db(e, self.key.schema())
-            })
-    }
-
-    pub(crate) async fn run_statement<R>(
-        &self,
-        sql: SqlStr,
-        args: PgArguments,
-        op: &Op<'_, R>,
-    ) -> Result<R> {
-        let mut state = self.inner.lock().await;
-        let conn = state.lease.conn();
-        if may_change_search_path(sql.as_str()) {
-            conn.path = None;
-        }
-        let started = Instant::now();
-        let result = op(&mut conn.raw, sql.clone(), args).await;
-        log_statement(&self.key, &sql, started, &result);
-        result.map_err(|e| {
-            conn.note_error(&e);
-            Error::db(e, self.key.schema())
-        })
     }
 }
 
 impl std::fmt::Debug for Tx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tx")
-            .field("schema", &self.key.to_string())
+            .field("schema", &self.core.path().to_string())
             .finish()
     }
 }
@@ -230,7 +145,7 @@ pub struct TxConnection<'t>(MutexGuard<'t, TxState>);
 impl Deref for TxConnection<'_> {
     type Target = PgConnection;
     fn deref(&self) -> &PgConnection {
-        self.0.lease.conn_ref()
+        &self.0.lease.conn_ref().raw
     }
 }
 
@@ -239,6 +154,7 @@ impl DerefMut for TxConnection<'_> {
         // Anything may run on it now, `SET search_path` included.
         let conn = self.0.lease.conn();
         conn.path = None;
+        conn.raw_used = true;
         &mut conn.raw
     }
 }

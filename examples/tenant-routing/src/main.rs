@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
             schemas.create_schema(tenant, "tenant").await?;
             println!("onboarded {tenant}");
         }
-        let schema = SchemaName::tenant(tenant)?;
+        let schema = SchemaName::new(tenant)?;
         schemas
             .execute_schema(
                 &schema,

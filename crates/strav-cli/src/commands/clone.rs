@@ -37,8 +37,8 @@ pub struct SchemaCloneArgs {
 
 pub async fn clone(global: &Global, args: SchemaCloneArgs) -> Result<(), CliError> {
     // Bad names fail before any connection is attempted.
-    SchemaName::tenant(&args.source)?;
-    SchemaName::tenant(&args.target)?;
+    SchemaName::new(&args.source)?;
+    SchemaName::new(&args.target)?;
     let db = connect(global).await?;
     let options = CloneOptions::new().with_data(args.with_data);
     let result = SchemaManager::new(&db)

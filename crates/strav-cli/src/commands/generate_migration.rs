@@ -19,7 +19,7 @@ use strav_codegen::Project;
 use strav_orm::migrate::Outcome;
 use strav_orm::sqlx::postgres::PgConnectOptions;
 use strav_orm::sqlx::{self, AssertSqlSafe, Connection, PgConnection};
-use strav_orm::{Database, Migrations, Migrator, SchemaName};
+use strav_orm::{Database, Migrations, Migrator, SchemaIdent, SchemaName};
 
 use super::connect;
 use crate::cli::Global;
@@ -262,7 +262,7 @@ async fn read_shadow(
     domain: &str,
 ) -> Result<SchemaSnapshot, CliError> {
     let report = Migrator::new(db, migrations)
-        .migrate_schema(shadow, domain)
+        .migrate_schema(&SchemaIdent::from(shadow), domain)
         .await?;
     if let Outcome::Failed { error, .. } = report.outcome {
         // The runner names the schema and promises it stays as it was: neither
@@ -278,7 +278,7 @@ async fn read_shadow(
         )));
     }
     let shared = &db.config().multi_tenant.shared_schemas;
-    introspect::prepare(conn, shadow, shared)
+    introspect::prepare(conn, &SchemaIdent::from(shadow), shared)
         .await
         .map_err(|e| db_failure("cannot read the shadow schema", e))?;
     introspect::snapshot(conn, shadow.as_str())
@@ -480,7 +480,7 @@ mod tests {
     #[test]
     fn shadow_names_are_valid_and_distinct() {
         let a = shadow_name();
-        assert!(SchemaName::tenant(&a).is_ok(), "{a}");
+        assert!(SchemaName::new(&a).is_ok(), "{a}");
         assert_ne!(a, shadow_name());
     }
 }

@@ -1,6 +1,6 @@
 //! `schema:*`: create, list, inspect and delete tenant schemas.
 
-use strav_orm::{SchemaManager, SchemaName};
+use strav_orm::{SchemaIdent, SchemaManager, SchemaName};
 
 use super::connect;
 use crate::cli::{Global, SchemaCreateArgs, SchemaDeleteArgs, SchemaListArgs, SchemaStatsArgs};
@@ -21,7 +21,7 @@ async fn with_manager<T>(
 
 pub async fn create(global: &Global, args: SchemaCreateArgs) -> Result<(), CliError> {
     // Bad names fail before any connection is attempted.
-    SchemaName::tenant(&args.name)?;
+    SchemaName::new(&args.name)?;
     if args.migrate {
         let migrations = super::migrate::load_migrations(&args.migrations)?;
         let report = with_manager(global, async |m| {
@@ -61,7 +61,7 @@ pub async fn list(global: &Global, args: SchemaListArgs) -> Result<(), CliError>
 }
 
 pub async fn stats(global: &Global, args: SchemaStatsArgs) -> Result<(), CliError> {
-    SchemaName::new(&args.name)?;
+    SchemaIdent::new(&args.name)?;
     let stats = with_manager(global, async |m| m.get_schema_stats(&args.name).await).await?;
     if args.json {
         output::print(|w| output::json(w, &stats))

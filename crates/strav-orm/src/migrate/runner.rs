@@ -12,9 +12,9 @@ use super::status::{applied_rows, SchemaStatus};
 use super::TRACKING_DDL;
 use crate::database::Database;
 use crate::error::{Error, Result};
-use crate::routing::PathKey;
 use crate::schema_manager::SchemaManager;
-use crate::schema_name::SchemaName;
+use crate::schema_name::{check_domain, SchemaIdent};
+use crate::search_path::SearchPath;
 use crate::transaction::Tx;
 
 /// Applies and reverts migrations.
@@ -90,7 +90,7 @@ pub enum RollbackTo {
 /// A schema to act on and the domain whose migrations it takes.
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
-    pub schema: SchemaName,
+    pub schema: SchemaIdent,
     pub domain: String,
 }
 
@@ -111,18 +111,18 @@ impl Migrator {
     /// The schemas a domain's migrations go to: `public` for `public`, every
     /// registered schema of a per-tenant domain, else the schema named after
     /// the domain.
-    pub async fn schemas_of(&self, domain: &str) -> Result<Vec<SchemaName>> {
-        crate::schema_manager::check_domain(domain)?;
+    pub async fn schemas_of(&self, domain: &str) -> Result<Vec<SchemaIdent>> {
+        check_domain(domain)?;
         if domain == "public" {
-            return Ok(vec![SchemaName::new("public")?]);
+            return Ok(vec![SchemaIdent::public()]);
         }
         if self.is_tenant_domain(domain) {
             let infos = SchemaManager::new(&self.db)
                 .list_schemas(Some(domain))
                 .await?;
-            return infos.iter().map(|i| SchemaName::new(&i.name)).collect();
+            return infos.iter().map(|i| SchemaIdent::new(&i.name)).collect();
         }
-        Ok(vec![SchemaName::new(domain)?])
+        Ok(vec![SchemaIdent::new(domain)?])
     }
 
     fn is_tenant_domain(&self, domain: &str) -> bool {
@@ -140,7 +140,7 @@ impl Migrator {
     }
 
     pub(crate) async fn statuses(&self, targets: &[Target]) -> Result<Vec<SchemaStatus>> {
-        let schemas: Vec<SchemaName> = targets.iter().map(|t| t.schema.clone()).collect();
+        let schemas: Vec<SchemaIdent> = targets.iter().map(|t| t.schema.clone()).collect();
         let rows = applied_rows(&self.db, &schemas).await?;
         Ok(targets
             .iter()
@@ -189,7 +189,7 @@ impl Migrator {
     /// a time (what `migrate_all_schemas` does for the registered ones).
     pub async fn migrate_schemas(
         &self,
-        schemas: &[SchemaName],
+        schemas: &[SchemaIdent],
         domain: &str,
         jobs: usize,
         fail_fast: bool,
@@ -201,7 +201,7 @@ impl Migrator {
     }
 
     /// Applies pending migrations to one schema, whose domain is `domain`.
-    pub async fn migrate_schema(&self, schema: &SchemaName, domain: &str) -> Result<SchemaReport> {
+    pub async fn migrate_schema(&self, schema: &SchemaIdent, domain: &str) -> Result<SchemaReport> {
         let target = Target {
             schema: schema.clone(),
             domain: domain.to_owned(),
@@ -293,8 +293,10 @@ impl Migrator {
     pub async fn next_batch(&self) -> Result<i64> {
         SchemaManager::new(&self.db).ensure_registry().await?;
         self.db
-            .sql("SELECT nextval('public.strav_migration_batch_seq')")
-            .on_path(PathKey::Default)
+            .sql_on(
+                SearchPath::Default,
+                "SELECT nextval('public.strav_migration_batch_seq')",
+            )
             .fetch_scalar()
             .await
     }
@@ -348,8 +350,7 @@ impl Migrator {
         }
         let sql = format!("CREATE SCHEMA IF NOT EXISTS {}", t.schema.quoted());
         self.db
-            .sql(AssertSqlSafe(sql))
-            .on_path(PathKey::Default)
+            .sql_on(SearchPath::Default, AssertSqlSafe(sql))
             .execute()
             .await
             .map(drop)
@@ -357,7 +358,7 @@ impl Migrator {
 
     /// Applies one migration unless another runner already did. Returns
     /// whether this call applied it.
-    async fn apply_one(&self, schema: &SchemaName, m: &Migration, batch: i64) -> Result<bool> {
+    async fn apply_one(&self, schema: &SchemaIdent, m: &Migration, batch: i64) -> Result<bool> {
         let started = Instant::now();
         let fail = |e: Error| match e {
             Error::Database { source, .. } => Error::Migration {
@@ -375,7 +376,7 @@ impl Migrator {
         }
         let tx = self
             .db
-            .begin_on_path(PathKey::Schema(schema.clone()))
+            .begin_on(SearchPath::Schema(schema.clone()))
             .await
             .map_err(fail)?;
         lock_and_track(&tx, schema).await.map_err(fail)?;
@@ -395,14 +396,14 @@ impl Migrator {
 
     async fn apply_outside_transaction(
         &self,
-        schema: &SchemaName,
+        schema: &SchemaIdent,
         m: &Migration,
         batch: i64,
         started: Instant,
     ) -> Result<bool> {
         let mut conn = self
             .db
-            .acquire_on_path(PathKey::Schema(schema.clone()))
+            .acquire_routed(Some(SearchPath::Schema(schema.clone())))
             .await?;
         conn.hold_session_lock(&lock_key(schema)).await?;
         let result: Result<bool> = async {
@@ -456,7 +457,7 @@ impl Migrator {
     /// Reverts batches of one schema.
     pub async fn rollback_schema(
         &self,
-        schema: &SchemaName,
+        schema: &SchemaIdent,
         domain: &str,
         to: RollbackTo,
     ) -> Result<SchemaReport> {
@@ -474,7 +475,7 @@ impl Migrator {
         to: RollbackTo,
         jobs: usize,
     ) -> Result<RunReport> {
-        let schemas: Vec<SchemaName> = targets.iter().map(|t| t.schema.clone()).collect();
+        let schemas: Vec<SchemaIdent> = targets.iter().map(|t| t.schema.clone()).collect();
         let rows = applied_rows(&self.db, &schemas).await?;
         let work: Vec<(Target, Vec<i64>)> = targets
             .into_iter()
@@ -532,7 +533,7 @@ impl Migrator {
         }
     }
 
-    async fn revert_one(&self, schema: &SchemaName, domain: &str, version: i64) -> Result<bool> {
+    async fn revert_one(&self, schema: &SchemaIdent, domain: &str, version: i64) -> Result<bool> {
         let m = self
             .migrations
             .domain(domain)
@@ -564,7 +565,7 @@ impl Migrator {
         };
         let tx = self
             .db
-            .begin_on_path(PathKey::Schema(schema.clone()))
+            .begin_on(SearchPath::Schema(schema.clone()))
             .await
             .map_err(fail)?;
         lock_and_track(&tx, schema).await.map_err(fail)?;
@@ -587,7 +588,7 @@ impl Migrator {
     }
 }
 
-fn targets(schemas: Vec<SchemaName>, domain: &str) -> Vec<Target> {
+fn targets(schemas: Vec<SchemaIdent>, domain: &str) -> Vec<Target> {
     schemas
         .into_iter()
         .map(|schema| Target {
@@ -622,11 +623,11 @@ fn drift_message(st: &SchemaStatus) -> String {
 }
 
 /// The advisory lock key of a schema's migrations.
-pub(crate) fn lock_key(schema: &SchemaName) -> String {
+pub(crate) fn lock_key(schema: &SchemaIdent) -> String {
     format!("strav_migrate:{schema}")
 }
 
-async fn lock_and_track(tx: &Tx, schema: &SchemaName) -> Result<()> {
+async fn lock_and_track(tx: &Tx, schema: &SchemaIdent) -> Result<()> {
     let sql = format!(
         "SELECT pg_advisory_xact_lock(hashtextextended('{}', 0)); {TRACKING_DDL}",
         lock_key(schema)

@@ -84,7 +84,7 @@ impl Migrations {
         let mut ups: BTreeMap<(String, i64), Migration> = BTreeMap::new();
         let mut downs: BTreeMap<(String, i64), (String, Cow<'static, str>)> = BTreeMap::new();
         for (domain, file, text) in files {
-            crate::schema_manager::check_domain(&domain)?;
+            crate::schema_name::check_domain(&domain)?;
             let (version, name, up) = parse_file_name(&file).ok_or_else(|| Error::Migration {
                 schema: None,
                 file: Some(format!("{domain}/{file}")),

@@ -9,8 +9,8 @@ use sqlx::AssertSqlSafe;
 use super::source::Migration;
 use crate::database::Database;
 use crate::error::Result;
-use crate::routing::PathKey;
-use crate::schema_name::SchemaName;
+use crate::schema_name::SchemaIdent;
+use crate::search_path::SearchPath;
 
 /// A row of `strav_migrations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -89,7 +89,7 @@ const CHUNK: usize = 400;
 /// tracking table, then one per 400 schemas to read them.
 pub(crate) async fn applied_rows(
     db: &Database,
-    schemas: &[SchemaName],
+    schemas: &[SchemaIdent],
 ) -> Result<BTreeMap<String, Vec<AppliedRow>>> {
     let mut out: BTreeMap<String, Vec<AppliedRow>> = schemas
         .iter()
@@ -98,7 +98,7 @@ pub(crate) async fn applied_rows(
     if schemas.is_empty() {
         return Ok(out);
     }
-    let names: Vec<&str> = schemas.iter().map(SchemaName::as_str).collect();
+    let names: Vec<&str> = schemas.iter().map(SchemaIdent::as_str).collect();
     let tracked: Vec<String> = db
         .sql(
             "SELECT n.nspname::text FROM pg_catalog.pg_class c
@@ -106,7 +106,7 @@ pub(crate) async fn applied_rows(
              WHERE c.relname = 'strav_migrations' AND c.relkind = 'r' AND n.nspname = ANY($1)",
         )
         .bind(&names)
-        .on_path(PathKey::Default)
+        .on_path(SearchPath::Default)
         .fetch_all::<(String,)>()
         .await?
         .into_iter()
@@ -118,8 +118,8 @@ pub(crate) async fn applied_rows(
             if i > 0 {
                 sql.push_str(" UNION ALL ");
             }
-            // Names come from pg_namespace and were validated as SchemaNames.
-            let name = SchemaName::new(s)?;
+            // Names come from pg_namespace and were validated as SchemaIdents.
+            let name = SchemaIdent::new(s)?;
             sql.push_str(&format!(
                 "SELECT '{s}'::text, version, checksum, batch FROM {}.strav_migrations",
                 name.quoted()
@@ -127,7 +127,7 @@ pub(crate) async fn applied_rows(
         }
         let rows: Vec<(String, i64, String, i64)> = db
             .sql(AssertSqlSafe(sql))
-            .on_path(PathKey::Default)
+            .on_path(SearchPath::Default)
             .fetch_all()
             .await?;
         for (schema, version, checksum, batch) in rows {

@@ -13,12 +13,12 @@
 //!   without one ([`crate::Error::NoSchemaContext`], also inside
 //!   `without_schema`). Its statements are written either unqualified (run on
 //!   a connection already on the tenant's path) or qualified with the tenant's
-//!   schema (run on any connection, no `SET`): see `exec.rs`.
+//!   schema (run on any connection, no `SET`): the executor picks (see the
+//!   crate's `exec` module).
 
 mod args;
 mod column;
 mod enums;
-mod exec;
 mod query;
 
 use sqlx::postgres::PgRow;
@@ -30,6 +30,7 @@ pub use enums::{decode_enum_label, enum_array_compatible, enum_compatible, PgEnu
 pub use query::{all, create, delete, find, find_by, save, Query};
 
 use crate::database::Database;
+use crate::exec::Target;
 use crate::transaction::Tx;
 
 /// What the derive knows about a model's table.
@@ -54,7 +55,8 @@ pub struct ColumnMeta {
     /// The SQL type parameters are cast to (`CAST($n AS type)`), for types a
     /// parameter cannot name by itself (enums). `schema.` prefixed when the
     /// type lives in a fixed schema; unprefixed types of a per-tenant model
-    /// resolve in the tenant's schema.
+    /// resolve in the tenant's schema, and such columns are read back as
+    /// text (see `query.rs`), so this is meant for enum types.
     pub cast: Option<&'static str>,
     /// Part of the primary key.
     pub primary_key: bool,
@@ -107,21 +109,14 @@ pub trait Executor<'e>: Copy + Send + Sync + 'e {
     fn target(self) -> Target<'e>;
 }
 
-#[doc(hidden)]
-#[derive(Clone, Copy)]
-pub enum Target<'e> {
-    Db(&'e Database),
-    Tx(&'e Tx),
-}
-
 impl<'e> Executor<'e> for &'e Database {
     fn target(self) -> Target<'e> {
-        Target::Db(self)
+        Database::target(self)
     }
 }
 
 impl<'e> Executor<'e> for &'e Tx {
     fn target(self) -> Target<'e> {
-        Target::Tx(self)
+        Tx::target(self)
     }
 }

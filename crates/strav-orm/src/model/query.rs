@@ -8,11 +8,34 @@
 
 use std::marker::PhantomData;
 
+use sqlx::{AssertSqlSafe, SqlSafeStr};
+
 use super::args::Args;
 use super::column::{bind_node, push_ident, Assignment, Filter, Node, Order, SqlWriter};
-use super::exec::run;
 use super::{Executor, Model};
 use crate::error::{Error, Result};
+use crate::exec::{execute, Statement, Text};
+use crate::fetch::{Affected, All, Fetch, Optional, Scalar};
+
+/// Hands a model statement to the executor: fixed-schema models name their
+/// schema, per-tenant ones let the executor choose the qualifier.
+async fn run<'e, M: Model, E: Executor<'e>, F: Fetch>(
+    exec: E,
+    render: &(dyn Fn(&str) -> String + Sync),
+    args: Args,
+    fetch: &F,
+) -> Result<F::Output> {
+    let args = args.finish()?;
+    let text = match M::META.schema {
+        Some(_) => Text::Fixed(AssertSqlSafe(render("")).into_sql_str()),
+        None => Text::Tenant {
+            render,
+            table: M::META.table,
+            domain: M::META.domain,
+        },
+    };
+    execute(exec.target(), Statement::new(text, args), fetch).await
+}
 
 /// A query on model `M`: `TenantOrder::query().filter(..).order_by(..).all(&db)`.
 #[must_use = "a query does nothing until all/first/count/update/delete is awaited"]
@@ -69,29 +92,26 @@ impl<M: Model> Query<M> {
     /// Every matching row.
     pub async fn all<'e, E: Executor<'e>>(self, exec: E) -> Result<Vec<M>> {
         let args = self.bind_where(Args::default(), true);
-        run::<M, _, _>(exec, &|q| self.select_sql(q, true), args, &|c, s, a| {
-            Box::pin(sqlx::query_as_with::<_, M, _>(s, a).fetch_all(c))
-        })
-        .await
+        run::<M, _, _>(exec, &|q| self.select_sql(q, true), args, &All::<M>::new()).await
     }
 
     /// The first matching row, if any.
     pub async fn first<'e, E: Executor<'e>>(mut self, exec: E) -> Result<Option<M>> {
         self.limit = Some(1);
         let args = self.bind_where(Args::default(), true);
-        run::<M, _, _>(exec, &|q| self.select_sql(q, true), args, &|c, s, a| {
-            Box::pin(sqlx::query_as_with::<_, M, _>(s, a).fetch_optional(c))
-        })
+        run::<M, _, _>(
+            exec,
+            &|q| self.select_sql(q, true),
+            args,
+            &Optional::<M>::new(),
+        )
         .await
     }
 
     /// How many rows match (ordering, limit and offset are ignored).
     pub async fn count<'e, E: Executor<'e>>(self, exec: E) -> Result<i64> {
         let args = self.bind_where(Args::default(), false);
-        run::<M, _, _>(exec, &|q| self.count_sql(q), args, &|c, s, a| {
-            Box::pin(sqlx::query_scalar_with::<_, i64, _>(s, a).fetch_one(c))
-        })
-        .await
+        run::<M, _, _>(exec, &|q| self.count_sql(q), args, &Scalar::<i64>::new()).await
     }
 
     /// Sets columns on every matching row; returns how many rows changed.
@@ -127,7 +147,7 @@ impl<M: Model> Query<M> {
             self.write_where(&mut w);
             w.out
         };
-        run::<M, _, _>(exec, &render, args, &execute_op()).await
+        run::<M, _, _>(exec, &render, args, &Affected).await
     }
 
     /// Deletes every matching row; returns how many were deleted.
@@ -140,7 +160,7 @@ impl<M: Model> Query<M> {
             self.write_where(&mut w);
             w.out
         };
-        run::<M, _, _>(exec, &render, args, &execute_op()).await
+        run::<M, _, _>(exec, &render, args, &Affected).await
     }
 
     fn bind_where(&self, mut args: Args, paging: bool) -> Args {
@@ -196,16 +216,6 @@ impl<M: Model> Query<M> {
     }
 }
 
-fn execute_op() -> impl for<'c> Fn(
-    &'c mut sqlx::PgConnection,
-    sqlx::SqlStr,
-    sqlx::postgres::PgArguments,
-) -> futures_util::future::BoxFuture<'c, Result<u64, sqlx::Error>>
-       + Send
-       + Sync {
-    |c, s, a| Box::pin(async move { Ok(sqlx::query_with(s, a).execute(c).await?.rows_affected()) })
-}
-
 /// `"schema"."table"` for fixed-schema models, `{q}"table"` otherwise.
 pub(crate) fn write_table<M: Model>(out: &mut String, q: &str) {
     match M::META.schema {
@@ -220,9 +230,36 @@ pub(crate) fn write_table<M: Model>(out: &mut String, q: &str) {
 
 fn write_select<M: Model>(out: &mut String, q: &str) {
     out.push_str("SELECT ");
-    write_columns(out, M::META.columns.iter().map(|c| c.name));
+    write_result_columns::<M>(out);
     out.push_str(" FROM ");
     write_table::<M>(out, q);
+}
+
+/// The columns a statement returns. A column of a type that lives in each
+/// tenant's schema (an enum of a per-tenant domain) is returned as text:
+/// each tenant's copy of the type has its own OID, and a prepared statement
+/// whose result type changed between tenants is refused by the server
+/// ("cached plan must not change result type"). Text decodes into the Rust
+/// enum by label, the same in every tenant.
+fn write_result_columns<M: Model>(out: &mut String) {
+    for (i, c) in M::META.columns.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        match c.cast.filter(|ty| !ty.contains('.')) {
+            Some(ty) => {
+                out.push_str("CAST(");
+                push_ident(out, c.name);
+                out.push_str(if ty.ends_with("[]") {
+                    " AS text[]) AS "
+                } else {
+                    " AS text) AS "
+                });
+                push_ident(out, c.name);
+            }
+            None => push_ident(out, c.name),
+        }
+    }
 }
 
 fn write_columns<'a>(out: &mut String, names: impl Iterator<Item = &'a str>) {
@@ -266,10 +303,7 @@ pub async fn find<'e, M: Model, E: Executor<'e>>(exec: E, key: M::Key) -> Result
         write_key_where::<M>(&mut w);
         w.out
     };
-    run::<M, _, _>(exec, &render, args, &|c, s, a| {
-        Box::pin(sqlx::query_as_with::<_, M, _>(s, a).fetch_optional(c))
-    })
-    .await
+    run::<M, _, _>(exec, &render, args, &Optional::<M>::new()).await
 }
 
 /// Inserts `new` and returns the row as stored (defaults and generated
@@ -296,13 +330,10 @@ pub async fn create<'e, M: Model, E: Executor<'e>>(exec: E, new: M::New) -> Resu
             w.out.push(')');
         }
         w.out.push_str(" RETURNING ");
-        write_columns(&mut w.out, M::META.columns.iter().map(|c| c.name));
+        write_result_columns::<M>(&mut w.out);
         w.out
     };
-    run::<M, _, _>(exec, &render, args, &|c, s, a| {
-        Box::pin(sqlx::query_as_with::<_, M, _>(s, a).fetch_one(c))
-    })
-    .await
+    run::<M, _, _>(exec, &render, args, &crate::fetch::One::<M>::new()).await
 }
 
 /// Writes every non-key column of `row` to the row with its key.
@@ -332,7 +363,7 @@ pub async fn save<'e, M: Model, E: Executor<'e>>(exec: E, row: &M) -> Result<()>
         write_key_where::<M>(&mut w);
         w.out
     };
-    match run::<M, _, _>(exec, &render, args, &execute_op()).await? {
+    match run::<M, _, _>(exec, &render, args, &Affected).await? {
         0 => Err(Error::RowNotFound),
         _ => Ok(()),
     }
@@ -349,7 +380,7 @@ pub async fn delete<'e, M: Model, E: Executor<'e>>(exec: E, row: &M) -> Result<(
         write_key_where::<M>(&mut w);
         w.out
     };
-    match run::<M, _, _>(exec, &render, args, &execute_op()).await? {
+    match run::<M, _, _>(exec, &render, args, &Affected).await? {
         0 => Err(Error::RowNotFound),
         _ => Ok(()),
     }

@@ -1,0 +1,409 @@
+//! The schema-aware executor: the one place a statement runs.
+//!
+//! `Sql`, `Tx` and the model functions only build a [`Statement`] (its text
+//! and arguments) and hand it to [`execute`] with a target (the pool or a
+//! transaction) and a [`Fetch`] that reads the result. Here the route is
+//! resolved once from the context, a connection is leased, the statement is
+//! put on its path, run (with the re-prepare retry), logged, and its error
+//! mapped to [`Error`].
+//!
+//! On the pool, by routing mode and kind of text:
+//!
+//! | | session (default) | transaction (poolers) |
+//! |---|---|---|
+//! | raw SQL | `SET search_path` unless the connection is known to be on it; then the text | `BEGIN; SET LOCAL search_path`, the text, `COMMIT` |
+//! | per-tenant model | unqualified on a connection already on the path; else qualified with the tenant's schema within the room for such statements; else `SET` + unqualified | qualified, alone |
+//! | fixed-schema model | as is (it names its schema) | as is |
+//!
+//! Qualified or not, a statement only ever names the tenant of its own
+//! context, so isolation does not depend on which form runs. Room is
+//! `[pool] tenant_statement_cache` qualified statements per connection:
+//! within it, statements spread over many tenants cost one round trip each;
+//! past it, they switch the path instead of evicting each other, so server
+//! memory for prepared statements stays bounded whatever the tenant count.
+//!
+//! In a transaction every statement runs unqualified: the path was set with
+//! `SET LOCAL` in the same message as `BEGIN`, before any savepoint could
+//! exist to undo it.
+
+use std::fmt;
+use std::time::Instant;
+
+use sqlx::postgres::PgArguments;
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+use tokio::sync::Mutex;
+
+use crate::config::RoutingMode;
+use crate::conn::PgConn;
+use crate::core::Core;
+use crate::effects::{effects_of, Effects};
+use crate::error::{Error, Result};
+use crate::fetch::{Fetch, Script};
+use crate::pool::Lease;
+use crate::route::Route;
+use crate::search_path::SearchPath;
+
+/// Where a statement runs: the pool (routed by the context) or a transaction.
+#[derive(Clone, Copy)]
+pub enum Target<'e> {
+    Pool(&'e Core),
+    Tx(&'e TxCore),
+}
+
+/// A statement ready to run.
+pub(crate) struct Statement<'s> {
+    pub(crate) text: Text<'s>,
+    pub(crate) args: PgArguments,
+    /// A path chosen by the caller instead of the context's.
+    pub(crate) path: Option<SearchPath>,
+}
+
+impl<'s> Statement<'s> {
+    pub(crate) fn new(text: Text<'s>, args: PgArguments) -> Self {
+        Statement {
+            text,
+            args,
+            path: None,
+        }
+    }
+}
+
+/// The kinds of statement text.
+pub(crate) enum Text<'s> {
+    /// User SQL: runs on its route's `search_path`, whose effects on the
+    /// session are read from the text (see `effects.rs`).
+    Raw(SqlStr),
+    /// SQL that names the schema of everything it touches (fixed-schema
+    /// models): any path will do.
+    Fixed(SqlStr),
+    /// A per-tenant model statement, rendered by a function of the table
+    /// qualifier (`""` or `"tenant".`). Needs a tenant.
+    Tenant {
+        render: &'s (dyn Fn(&str) -> String + Sync),
+        table: &'static str,
+        domain: &'static str,
+    },
+}
+
+impl Text<'_> {
+    fn needs_tenant(&self) -> Option<Error> {
+        match self {
+            Text::Tenant { table, domain, .. } => Some(Error::NoSchemaContext {
+                operation: format!("model of table `{table}` (per-tenant domain `{domain}`)"),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `stmt` on `target` and reads its result with `fetch`.
+pub(crate) async fn execute<F: Fetch>(
+    target: Target<'_>,
+    stmt: Statement<'_>,
+    fetch: &F,
+) -> Result<F::Output> {
+    match target {
+        Target::Pool(core) => on_pool(core, stmt, fetch).await,
+        Target::Tx(tx) => tx.run(stmt, fetch).await,
+    }
+}
+
+async fn on_pool<F: Fetch>(core: &Core, mut stmt: Statement<'_>, fetch: &F) -> Result<F::Output> {
+    let mt = &core.config.multi_tenant;
+    let route = Route::resolve(mt, stmt.path.take())?;
+    if route.tenant.is_none() {
+        if let Some(e) = stmt.text.needs_tenant() {
+            return Err(e);
+        }
+    }
+    let mut lease = core.pool.lease(route.scope).await?;
+    let conn = lease.conn();
+    let plan = Plan {
+        core,
+        path: &route.path,
+    };
+    let started = Instant::now();
+    conn.busy = true;
+    let (sql, result) = match mt.routing {
+        RoutingMode::Session => plan.session(conn, stmt, fetch).await,
+        RoutingMode::Transaction => plan.local_tx(conn, stmt, fetch).await,
+    };
+    // Not reached when the future is dropped: the connection stays busy
+    // and is closed when the lease goes back (see `pool.rs`).
+    conn.busy = false;
+    finish(conn, &route.path, sql.as_ref(), started, result)
+}
+
+/// How one statement reaches its path on a pooled connection.
+struct Plan<'p> {
+    core: &'p Core,
+    path: &'p SearchPath,
+}
+
+impl Plan<'_> {
+    fn shared(&self) -> &[crate::schema_name::SchemaIdent] {
+        &self.core.config.multi_tenant.shared_schemas
+    }
+
+    async fn session<F: Fetch>(
+        &self,
+        conn: &mut PgConn,
+        stmt: Statement<'_>,
+        fetch: &F,
+    ) -> (Option<SqlStr>, Result<F::Output, sqlx::Error>) {
+        match stmt.text {
+            Text::Raw(sql) => {
+                let fx = effects_of(sql.as_str());
+                let result = async {
+                    conn.set_path(self.path, self.shared()).await?;
+                    run_with_effects(conn, &sql, stmt.args, fetch, fx, true).await
+                }
+                .await;
+                (Some(sql), result)
+            }
+            Text::Fixed(sql) => {
+                let result = conn.run(&sql, stmt.args, fetch, true, true).await;
+                (Some(sql), result)
+            }
+            Text::Tenant { render, .. } => {
+                if conn.path.as_ref() == Some(self.path) {
+                    let sql = AssertSqlSafe(render("")).into_sql_str();
+                    let result = conn.run(&sql, stmt.args, fetch, true, true).await;
+                    return (Some(sql), result);
+                }
+                if let Some(sql) = self.qualified(conn, render, false) {
+                    let result = conn.run(&sql, stmt.args, fetch, true, true).await;
+                    return (Some(sql), result);
+                }
+                let sql = AssertSqlSafe(render("")).into_sql_str();
+                let result = async {
+                    conn.set_path(self.path, self.shared()).await?;
+                    conn.run(&sql, stmt.args, fetch, true, true).await
+                }
+                .await;
+                (Some(sql), result)
+            }
+        }
+    }
+
+    async fn local_tx<F: Fetch>(
+        &self,
+        conn: &mut PgConn,
+        stmt: Statement<'_>,
+        fetch: &F,
+    ) -> (Option<SqlStr>, Result<F::Output, sqlx::Error>) {
+        let sql = match stmt.text {
+            Text::Raw(sql) => sql,
+            Text::Fixed(sql) => {
+                let result = conn.run(&sql, stmt.args, fetch, true, true).await;
+                return (Some(sql), result);
+            }
+            Text::Tenant { render, .. } => {
+                let sql = self
+                    .qualified(conn, render, true)
+                    .expect("qualified statements are always allowed in transaction mode");
+                let result = conn.run(&sql, stmt.args, fetch, true, true).await;
+                return (Some(sql), result);
+            }
+        };
+        let fx = effects_of(sql.as_str());
+        let shared = self.shared();
+        let result = async {
+            let mut retried = false;
+            loop {
+                conn.begin(self.path, shared, false).await?;
+                match run_with_effects(conn, &sql, stmt.args.clone(), fetch, fx, false).await {
+                    Ok(v) => {
+                        conn.end(true).await?;
+                        return Ok(v);
+                    }
+                    Err(e) => {
+                        conn.end(false).await?;
+                        if retried || !crate::conn::needs_reprepare(&e) {
+                            return Err(e);
+                        }
+                        retried = true;
+                        conn.forget_statements().await?;
+                    }
+                }
+            }
+        }
+        .await;
+        (Some(sql), result)
+    }
+
+    /// The statement qualified with the tenant's schema, when this
+    /// connection has it prepared or room to prepare it (always with
+    /// `unbounded`).
+    fn qualified(
+        &self,
+        conn: &mut PgConn,
+        render: &(dyn Fn(&str) -> String + Sync),
+        unbounded: bool,
+    ) -> Option<SqlStr> {
+        let schema = self.path.schema()?;
+        let qualified = render(&format!("\"{schema}\"."));
+        let room = self.core.config.pool.tenant_statement_cache;
+        let prepared = conn.qualified.contains(qualified.as_str());
+        if !prepared && conn.qualified.len() < room {
+            conn.qualified.insert(qualified.clone().into_boxed_str());
+        } else if !prepared && !unbounded {
+            return None;
+        }
+        Some(AssertSqlSafe(qualified).into_sql_str())
+    }
+}
+
+/// Runs user SQL, keeping Strav's record of the session honest about what
+/// the text may change.
+async fn run_with_effects<F: Fetch>(
+    conn: &mut PgConn,
+    sql: &SqlStr,
+    args: PgArguments,
+    fetch: &F,
+    fx: Effects,
+    retry: bool,
+) -> Result<F::Output, sqlx::Error> {
+    if fx.path {
+        conn.path = None;
+    }
+    let result = conn.run(sql, args, fetch, true, retry).await;
+    if fx.statements {
+        conn.forget_statements().await?;
+    }
+    result
+}
+
+fn finish<R>(
+    conn: &mut PgConn,
+    path: &SearchPath,
+    sql: Option<&SqlStr>,
+    started: Instant,
+    result: Result<R, sqlx::Error>,
+) -> Result<R> {
+    if let Some(sql) = sql {
+        log_statement(path, sql, started, &result);
+    }
+    result.map_err(|e| {
+        conn.observe(&e);
+        Error::db(e, path.schema())
+    })
+}
+
+fn log_statement<R>(
+    path: &dyn fmt::Display,
+    sql: &SqlStr,
+    started: Instant,
+    result: &Result<R, sqlx::Error>,
+) {
+    let elapsed_us = started.elapsed().as_micros() as u64;
+    match result {
+        Ok(_) => {
+            tracing::debug!(target: "strav::sql", schema = %path, elapsed_us, sql = sql.as_str(), "statement")
+        }
+        Err(e) => {
+            tracing::debug!(target: "strav::sql", schema = %path, elapsed_us, sql = sql.as_str(), error = %e, "statement failed")
+        }
+    }
+}
+
+/// An open transaction's connection and path: what `Tx` is made of.
+pub struct TxCore {
+    state: Mutex<TxState>,
+    path: SearchPath,
+}
+
+pub(crate) struct TxState {
+    pub(crate) lease: Lease,
+    /// Savepoints open inside the transaction.
+    pub(crate) depth: usize,
+}
+
+/// Begins a transaction on the context's path (or `fixed`), in one round trip.
+pub(crate) async fn begin(core: &Core, fixed: Option<SearchPath>) -> Result<TxCore> {
+    let mt = &core.config.multi_tenant;
+    let route = Route::resolve(mt, fixed)?;
+    let mut lease = core.pool.lease(route.scope).await?;
+    let conn = lease.conn();
+    conn.busy = true;
+    let trust_session = mt.routing == RoutingMode::Session;
+    if let Err(e) = conn
+        .begin(&route.path, &mt.shared_schemas, trust_session)
+        .await
+    {
+        conn.busy = false;
+        conn.observe(&e);
+        return Err(Error::db(e, route.path.schema()));
+    }
+    conn.busy = false;
+    Ok(TxCore {
+        state: Mutex::new(TxState { lease, depth: 0 }),
+        path: route.path,
+    })
+}
+
+impl TxCore {
+    /// The path every statement of the transaction runs on.
+    pub(crate) fn path(&self) -> &SearchPath {
+        &self.path
+    }
+
+    /// The transaction's state, for savepoints and raw access.
+    pub(crate) async fn lock(&self) -> tokio::sync::MutexGuard<'_, TxState> {
+        self.state.lock().await
+    }
+
+    async fn run<F: Fetch>(&self, stmt: Statement<'_>, fetch: &F) -> Result<F::Output> {
+        let mut state = self.state.lock().await;
+        let conn = state.lease.conn();
+        if conn.busy {
+            return Err(Error::TransactionInterrupted);
+        }
+        let (sql, fx) = match stmt.text {
+            Text::Raw(sql) => {
+                let fx = effects_of(sql.as_str());
+                (sql, fx)
+            }
+            Text::Fixed(sql) => (sql, Effects::default()),
+            text @ Text::Tenant { .. } => {
+                if self.path == SearchPath::Default {
+                    return Err(text.needs_tenant().expect("a tenant statement"));
+                }
+                let Text::Tenant { render, .. } = text else {
+                    unreachable!()
+                };
+                (AssertSqlSafe(render("")).into_sql_str(), Effects::default())
+            }
+        };
+        let started = Instant::now();
+        conn.busy = true;
+        let result = run_with_effects(conn, &sql, stmt.args, fetch, fx, false).await;
+        conn.busy = false;
+        finish(conn, &self.path, Some(&sql), started, result)
+    }
+
+    /// Runs a transaction-control statement (`SAVEPOINT`, `RELEASE`, ...).
+    pub(crate) async fn control(&self, sql: String) -> Result<()> {
+        let stmt = Statement::new(
+            Text::Raw(AssertSqlSafe(sql).into_sql_str()),
+            PgArguments::default(),
+        );
+        self.run(stmt, &Script).await.map(drop)
+    }
+
+    /// Commits or rolls back.
+    pub(crate) async fn end(&self, commit: bool) -> Result<()> {
+        let mut state = self.state.lock().await;
+        let conn = state.lease.conn();
+        if conn.busy {
+            return Err(Error::TransactionInterrupted);
+        }
+        conn.busy = true;
+        let result = conn.end(commit).await;
+        conn.busy = false;
+        result.map_err(|e| {
+            conn.observe(&e);
+            Error::db(e, self.path.schema())
+        })
+    }
+}
