@@ -6,6 +6,8 @@
 //! even when the test panics, so tests run in parallel and leave nothing behind.
 
 pub mod fixtures;
+pub mod pgbouncer;
+pub mod stress;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -6,16 +6,20 @@
 //! cargo run --release -p strav-bench -- models
 //! cargo run --release -p strav-bench -- migrate [--tenants 1000]
 //! cargo run --release -p strav-bench -- metrics --schemas 10000
+//! cargo run --release -p strav-bench -- pgbouncer   # needs scripts/ensure-pgbouncer.sh
+//! scripts/bench-calls.sh        # client instructions per lookup (callgrind)
 //! ```
 //!
 //! Every run works in a database of its own, created at the start and
 //! dropped at the end, on the server named by `DATABASE_URL` (default: the
 //! local PostgreSQL).
 
+mod calls;
 mod fixture;
 mod metrics;
 mod migrate;
 mod models;
+mod pgbouncer;
 mod routing;
 mod scratch;
 mod workload;
@@ -39,6 +43,10 @@ enum Command {
     Migrate(migrate::Args),
     /// Primary-key lookups through a model (TenantOrder::find) against plain sqlx.
     Models(models::Args),
+    /// One workload's lookups in sequence, for counting instructions (callgrind).
+    Calls(calls::Args),
+    /// Lookups and transactions through PgBouncer: Strav against plain sqlx.
+    Pgbouncer(pgbouncer::Args),
 }
 
 #[tokio::main]
@@ -49,6 +57,8 @@ async fn main() {
         Command::Metrics(args) => metrics::run(args).await,
         Command::Models(args) => models::run(args).await,
         Command::Migrate(args) => migrate::run(args).await,
+        Command::Calls(args) => calls::run(args).await,
+        Command::Pgbouncer(args) => pgbouncer::run(args).await,
     };
     match result {
         Ok(json) => println!("{json}"),

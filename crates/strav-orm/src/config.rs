@@ -120,9 +120,10 @@ pub enum RoutingMode {
     /// connection or a session-mode pooler.
     #[default]
     Session,
-    /// Every statement runs in a transaction that sets the path with
-    /// `SET LOCAL`, so no session state is relied on: for PgBouncer in
-    /// transaction mode. Costs two extra round trips per statement.
+    /// No session state is relied on, for a pooler in transaction mode
+    /// (PgBouncer, RDS Proxy, Supavisor): raw SQL runs in a transaction that
+    /// sets the path with `SET LOCAL`, model statements name their tenant's
+    /// schema. See the README's "Deployment".
     Transaction,
 }
 
@@ -141,6 +142,16 @@ pub struct MultiTenantConfig {
     pub pin_connections: bool,
     /// See [`RoutingMode`].
     pub routing: RoutingMode,
+    /// A connection pooler in *session* mode sits in front of PostgreSQL:
+    /// session routing is safe through it, so the check for a transaction
+    /// pooler at connect time is skipped.
+    pub session_pooler: bool,
+    /// With `routing = "transaction"`: the pooler keeps protocol-level
+    /// prepared statements for its clients (PgBouncer 1.21+ with
+    /// `max_prepared_statements` > 0, the default from 1.24), so statements
+    /// may be prepared once and kept. `false` (the default, safe on every
+    /// pooler): unnamed statements, each inside a transaction.
+    pub pooler_prepared_statements: bool,
 }
 
 impl Default for MultiTenantConfig {
@@ -151,6 +162,8 @@ impl Default for MultiTenantConfig {
             shared_schemas: vec![SchemaIdent::public()],
             pin_connections: true,
             routing: RoutingMode::Session,
+            session_pooler: false,
+            pooler_prepared_statements: false,
         }
     }
 }
@@ -275,6 +288,8 @@ struct RawMultiTenant {
     shared_schemas: Option<Vec<String>>,
     pin_connections: Option<bool>,
     routing: Option<RoutingMode>,
+    session_pooler: Option<bool>,
+    pooler_prepared_statements: Option<bool>,
 }
 
 /// A number that may also be written as a string, so that
@@ -406,6 +421,10 @@ impl RawConfig {
                 shared_schemas,
                 pin_connections: m.pin_connections.unwrap_or(def.pin_connections),
                 routing: m.routing.unwrap_or(def.routing),
+                session_pooler: m.session_pooler.unwrap_or(def.session_pooler),
+                pooler_prepared_statements: m
+                    .pooler_prepared_statements
+                    .unwrap_or(def.pooler_prepared_statements),
             },
         })
     }

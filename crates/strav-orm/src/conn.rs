@@ -123,6 +123,14 @@ impl PgConn {
         Ok(())
     }
 
+    /// Opens a transaction without touching the path (for statements that
+    /// name their schema).
+    pub(crate) async fn begin_bare(&mut self) -> Result<(), sqlx::Error> {
+        self.tx_open = true;
+        sqlx::raw_sql("BEGIN").execute(&mut self.raw).await?;
+        Ok(())
+    }
+
     /// Commits or rolls back the open transaction.
     pub(crate) async fn end(&mut self, commit: bool) -> Result<(), sqlx::Error> {
         let sql = if commit { "COMMIT" } else { "ROLLBACK" };

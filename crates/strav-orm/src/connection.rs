@@ -52,6 +52,14 @@ impl Connection {
     }
 }
 
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("schema", &self.path.to_string())
+            .finish()
+    }
+}
+
 impl Deref for Connection {
     type Target = PgConnection;
     fn deref(&self) -> &PgConnection {

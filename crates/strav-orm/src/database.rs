@@ -55,7 +55,16 @@ impl Database {
 
     /// Connects with an explicit configuration. Opens one connection right
     /// away so that a wrong address or password fails here, not at the first query.
+    ///
+    /// With session routing (the default) it also checks that no connection
+    /// pooler in transaction mode sits in between, which would let one
+    /// tenant's path reach another's queries: [`Error::PoolerDetected`]
+    /// names the setting to change.
     pub async fn connect_with(config: Config) -> Result<Self> {
+        let mt = &config.multi_tenant;
+        if mt.routing == crate::config::RoutingMode::Session && !mt.session_pooler {
+            crate::pooler::refuse_transaction_pooler(&config.connect_options()?).await?;
+        }
         let pool = Pool::new(&config)?;
         let db = Database {
             core: Arc::new(Core {
@@ -151,6 +160,12 @@ impl Database {
     /// statement by statement on one session.
     pub(crate) async fn acquire_routed(&self, path: Option<SearchPath>) -> Result<Connection> {
         let mt = self.multi_tenant();
+        if mt.routing == crate::config::RoutingMode::Transaction {
+            return Err(Error::SessionRequired {
+                operation: "a connection for direct sqlx use (Database::acquire)".into(),
+                instead: "use db.begin() and tx.connection(), which stay on one server connection until the transaction ends",
+            });
+        }
         let route = Route::resolve(mt, path)?;
         let mut lease = self.core.pool.lease(route.scope).await?;
         let conn = lease.conn();

@@ -77,6 +77,21 @@ pub enum Error {
     #[error("a statement of this transaction was cancelled before it finished, so the transaction can only be rolled back; drop it (or call rollback) and start a new one")]
     TransactionInterrupted,
 
+    /// Session routing was asked for, but a connection pooler in
+    /// transaction (or statement) mode sits in front of PostgreSQL: the
+    /// session's `search_path` would not follow the client, and one tenant's
+    /// queries would run in another's schema.
+    #[error("a connection pooler in transaction mode sits between Strav and PostgreSQL ({evidence}), so session routing would run one tenant's queries in another tenant's schema; set `routing = \"transaction\"` under [multi_tenant] in config/database.toml (or connect to PostgreSQL directly), or, if the pooler runs in session mode, declare it with `session_pooler = true`")]
+    PoolerDetected { evidence: String },
+
+    /// The operation needs a server session of its own, which a pooler in
+    /// transaction mode cannot give.
+    #[error("{operation} needs a server session of its own, which `routing = \"transaction\"` (a pooler in transaction mode) cannot give; {instead}")]
+    SessionRequired {
+        operation: String,
+        instead: &'static str,
+    },
+
     /// No connection could be had from the pool in time.
     #[error("timed out after {0:?} waiting for a database connection (pool exhausted?)")]
     PoolTimeout(std::time::Duration),

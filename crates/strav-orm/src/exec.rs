@@ -30,6 +30,7 @@ use std::fmt;
 use std::time::Instant;
 
 use sqlx::postgres::PgArguments;
+use sqlx::Arguments as _;
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 use tokio::sync::Mutex;
 
@@ -156,7 +157,7 @@ impl Plan<'_> {
                 let fx = effects_of(sql.as_str());
                 let result = async {
                     conn.set_path(self.path, self.shared()).await?;
-                    run_with_effects(conn, &sql, stmt.args, fetch, fx, true).await
+                    run_with_effects(conn, &sql, stmt.args, fetch, fx, true, true).await
                 }
                 .await;
                 (Some(sql), result)
@@ -186,49 +187,66 @@ impl Plan<'_> {
         }
     }
 
+    /// Transaction routing: nothing is left on the session, and with unnamed
+    /// statements (the default) nothing is split over two transactions,
+    /// since a transaction pooler may give the next one to another server
+    /// connection, or to another client's statement in between.
     async fn local_tx<F: Fetch>(
         &self,
         conn: &mut PgConn,
         stmt: Statement<'_>,
         fetch: &F,
     ) -> (Option<SqlStr>, Result<F::Output, sqlx::Error>) {
-        let sql = match stmt.text {
-            Text::Raw(sql) => sql,
-            Text::Fixed(sql) => {
-                let result = conn.run(&sql, stmt.args, fetch, true, true).await;
-                return (Some(sql), result);
-            }
+        let named = self.core.config.multi_tenant.pooler_prepared_statements;
+        let bare = stmt.args.len() == 0;
+        let (sql, raw) = match stmt.text {
+            Text::Raw(sql) => (sql, true),
+            Text::Fixed(sql) => (sql, false),
             Text::Tenant { render, .. } => {
                 let sql = self
                     .qualified(conn, render, true)
                     .expect("qualified statements are always allowed in transaction mode");
-                let result = conn.run(&sql, stmt.args, fetch, true, true).await;
-                return (Some(sql), result);
+                (sql, false)
             }
         };
-        let fx = effects_of(sql.as_str());
         let shared = self.shared();
-        let result = async {
-            let mut retried = false;
-            loop {
-                conn.begin(self.path, shared, false).await?;
-                match run_with_effects(conn, &sql, stmt.args.clone(), fetch, fx, false).await {
+        let result = match (raw, bare, named) {
+            // It names its schema: no path needed, one message.
+            (false, true, false) => fetch.run_simple(&mut conn.raw, sql.clone()).await,
+            (false, _, true) => conn.run(&sql, stmt.args, fetch, true, true).await,
+            (false, false, false) => {
+                wrapped(conn, None, shared, &sql, stmt.args, fetch, false).await
+            }
+            // Raw SQL without parameters: BEGIN, the path, the text and
+            // COMMIT in one simple-protocol message, one round trip.
+            (true, true, _) => {
+                let text = format!(
+                    "BEGIN; SET LOCAL search_path TO {};\n{}\n;COMMIT",
+                    self.path.render(shared),
+                    sql.as_str()
+                );
+                conn.tx_open = true;
+                match fetch
+                    .run_simple(&mut conn.raw, AssertSqlSafe(text).into_sql_str())
+                    .await
+                {
                     Ok(v) => {
-                        conn.end(true).await?;
-                        return Ok(v);
+                        conn.tx_open = false;
+                        Ok(v)
                     }
-                    Err(e) => {
-                        conn.end(false).await?;
-                        if retried || !crate::conn::needs_reprepare(&e) {
-                            return Err(e);
-                        }
-                        retried = true;
-                        conn.forget_statements().await?;
-                    }
+                    Err(e) => Err(abandon(conn, e).await),
                 }
             }
-        }
-        .await;
+            (true, false, _) => {
+                wrapped(conn, Some(self.path), shared, &sql, stmt.args, fetch, named).await
+            }
+        };
+        let result = match result {
+            Ok(v) if raw && effects_of(sql.as_str()).statements => {
+                conn.forget_statements().await.map(|()| v)
+            }
+            other => other,
+        };
         (Some(sql), result)
     }
 
@@ -254,6 +272,61 @@ impl Plan<'_> {
     }
 }
 
+/// Runs one statement in a transaction of its own (`BEGIN`, with the path
+/// when given, the statement, `COMMIT`). A named statement refused as stale
+/// is prepared again and the whole retried once.
+async fn wrapped<F: Fetch>(
+    conn: &mut PgConn,
+    path: Option<&SearchPath>,
+    shared: &[crate::schema_name::SchemaIdent],
+    sql: &SqlStr,
+    args: PgArguments,
+    fetch: &F,
+    persistent: bool,
+) -> Result<F::Output, sqlx::Error> {
+    let mut retried = false;
+    loop {
+        match path {
+            Some(path) => conn.begin(path, shared, false).await?,
+            None => conn.begin_bare().await?,
+        }
+        match conn.run(sql, args.clone(), fetch, persistent, false).await {
+            Ok(v) => {
+                conn.end(true).await?;
+                return Ok(v);
+            }
+            Err(e) => {
+                // Unnamed statements too: the first time sqlx meets a result
+                // type it does not know, it looks it up with a simple query,
+                // which destroys the unnamed statement before its Bind (26000);
+                // the second time the type is known.
+                let retry = !retried && crate::conn::needs_reprepare(&e);
+                let e = abandon(conn, e).await;
+                if !retry {
+                    return Err(e);
+                }
+                retried = true;
+                conn.forget_statements().await?;
+            }
+        }
+    }
+}
+
+/// Rolls back the transaction a failed statement left open, unless the
+/// connection itself is gone; returns the statement's error.
+async fn abandon(conn: &mut PgConn, e: sqlx::Error) -> sqlx::Error {
+    if crate::conn::is_connection_lost(&e) {
+        return e;
+    }
+    match conn.end(false).await {
+        Ok(()) => e,
+        Err(lost) => {
+            conn.observe(&lost);
+            e
+        }
+    }
+}
+
 /// Runs user SQL, keeping Strav's record of the session honest about what
 /// the text may change.
 async fn run_with_effects<F: Fetch>(
@@ -262,12 +335,13 @@ async fn run_with_effects<F: Fetch>(
     args: PgArguments,
     fetch: &F,
     fx: Effects,
+    persistent: bool,
     retry: bool,
 ) -> Result<F::Output, sqlx::Error> {
     if fx.path {
         conn.path = None;
     }
-    let result = conn.run(sql, args, fetch, true, retry).await;
+    let result = conn.run(sql, args, fetch, persistent, retry).await;
     if fx.statements {
         conn.forget_statements().await?;
     }
@@ -311,6 +385,9 @@ fn log_statement<R>(
 pub struct TxCore {
     state: Mutex<TxState>,
     path: SearchPath,
+    /// Named statements may be kept (false behind a pooler that does not
+    /// keep them: unnamed statements, which live inside the transaction).
+    persistent: bool,
 }
 
 pub(crate) struct TxState {
@@ -339,6 +416,7 @@ pub(crate) async fn begin(core: &Core, fixed: Option<SearchPath>) -> Result<TxCo
     Ok(TxCore {
         state: Mutex::new(TxState { lease, depth: 0 }),
         path: route.path,
+        persistent: trust_session || mt.pooler_prepared_statements,
     })
 }
 
@@ -377,7 +455,12 @@ impl TxCore {
         };
         let started = Instant::now();
         conn.busy = true;
-        let result = run_with_effects(conn, &sql, stmt.args, fetch, fx, false).await;
+        let result = if !self.persistent && stmt.args.len() == 0 {
+            // One round trip instead of an unnamed Parse and an Execute.
+            fetch.run_simple(&mut conn.raw, sql.clone()).await
+        } else {
+            run_with_effects(conn, &sql, stmt.args, fetch, fx, self.persistent, false).await
+        };
         conn.busy = false;
         finish(conn, &self.path, Some(&sql), started, result)
     }

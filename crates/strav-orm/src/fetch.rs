@@ -3,6 +3,9 @@
 //! Each kind is a zero-sized type, so the executor is monomorphized per
 //! result type and no statement needs a boxed future. `run` may be called a
 //! second time for the same statement, after a re-prepare (see `conn.rs`).
+//! `run_simple` reads the same result from a statement sent over the simple
+//! protocol (no parameters, text-format values), which lets it travel in one
+//! message with the `BEGIN`/`COMMIT` around it (see `exec.rs`).
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -23,67 +26,128 @@ pub(crate) trait Fetch: Sync {
         args: PgArguments,
         persistent: bool,
     ) -> impl Future<Output = Result<Self::Output, sqlx::Error>> + Send + 'c;
+
+    /// Runs `sql` (which may hold several statements) as one simple query.
+    fn run_simple<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+        sql: SqlStr,
+    ) -> impl Future<Output = Result<Self::Output, sqlx::Error>> + Send + 'c;
 }
 
-macro_rules! typed_fetch {
-    ($(#[$doc:meta])* $name:ident<$t:ident> => $out:ty, |$c:ident, $q:ident, $a:ident, $p:ident| $body:expr) => {
-        $(#[$doc])*
-        pub(crate) struct $name<$t>(PhantomData<fn() -> $t>);
-
-        impl<$t> $name<$t> {
-            pub(crate) const fn new() -> Self {
-                $name(PhantomData)
-            }
-        }
-
-        impl<$t> Fetch for $name<$t>
-        where
-            $t: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-        {
-            type Output = $out;
-            fn run<'c>(
-                &'c self,
-                $c: &'c mut PgConnection,
-                $q: SqlStr,
-                $a: PgArguments,
-                $p: bool,
-            ) -> impl Future<Output = Result<$out, sqlx::Error>> + Send + 'c {
-                $body
-            }
-        }
-    };
-}
-
-typed_fetch!(
-    /// Every row as `T`.
-    All<T> => Vec<T>,
-    |c, q, a, p| sqlx::query_as_with::<_, T, _>(q, a).persistent(p).fetch_all(c)
-);
-typed_fetch!(
-    /// Exactly one row as `T`.
-    One<T> => T,
-    |c, q, a, p| sqlx::query_as_with::<_, T, _>(q, a).persistent(p).fetch_one(c)
-);
-typed_fetch!(
-    /// The first row as `T`, if any.
-    Optional<T> => Option<T>,
-    |c, q, a, p| sqlx::query_as_with::<_, T, _>(q, a).persistent(p).fetch_optional(c)
-);
-
+/// Every row as `T`.
+pub(crate) struct All<T>(PhantomData<fn() -> T>);
+/// Exactly one row as `T`.
+pub(crate) struct One<T>(PhantomData<fn() -> T>);
+/// The first row as `T`, if any.
+pub(crate) struct Optional<T>(PhantomData<fn() -> T>);
 /// The first column of exactly one row.
 pub(crate) struct Scalar<T>(PhantomData<fn() -> T>);
 /// The first column of the first row, if any.
 pub(crate) struct OptionalScalar<T>(PhantomData<fn() -> T>);
 
-impl<T> Scalar<T> {
-    pub(crate) const fn new() -> Self {
-        Scalar(PhantomData)
+macro_rules! constructors {
+    ($($name:ident),*) => {$(
+        impl<T> $name<T> {
+            pub(crate) const fn new() -> Self {
+                $name(PhantomData)
+            }
+        }
+    )*};
+}
+
+constructors!(All, One, Optional, Scalar, OptionalScalar);
+
+async fn simple_rows(conn: &mut PgConnection, sql: SqlStr) -> Result<Vec<PgRow>, sqlx::Error> {
+    sqlx::raw_sql(sql).fetch_all(conn).await
+}
+
+fn first<T>(
+    rows: Vec<PgRow>,
+    read: impl Fn(&PgRow) -> Result<T, sqlx::Error>,
+) -> Result<Option<T>, sqlx::Error> {
+    rows.first().map(read).transpose()
+}
+
+fn scalar<T>(row: &PgRow) -> Result<T, sqlx::Error>
+where
+    (T,): for<'r> FromRow<'r, PgRow>,
+{
+    <(T,)>::from_row(row).map(|(v,)| v)
+}
+
+impl<T> Fetch for All<T>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    type Output = Vec<T>;
+    fn run<'c>(
+        &'c self,
+        c: &'c mut PgConnection,
+        q: SqlStr,
+        a: PgArguments,
+        p: bool,
+    ) -> impl Future<Output = Result<Vec<T>, sqlx::Error>> + Send + 'c {
+        sqlx::query_as_with::<_, T, _>(q, a)
+            .persistent(p)
+            .fetch_all(c)
+    }
+    async fn run_simple<'c>(
+        &'c self,
+        c: &'c mut PgConnection,
+        q: SqlStr,
+    ) -> Result<Vec<T>, sqlx::Error> {
+        simple_rows(c, q).await?.iter().map(T::from_row).collect()
     }
 }
 
-impl<T> OptionalScalar<T> {
-    pub(crate) const fn new() -> Self {
-        OptionalScalar(PhantomData)
+impl<T> Fetch for One<T>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    type Output = T;
+    fn run<'c>(
+        &'c self,
+        c: &'c mut PgConnection,
+        q: SqlStr,
+        a: PgArguments,
+        p: bool,
+    ) -> impl Future<Output = Result<T, sqlx::Error>> + Send + 'c {
+        sqlx::query_as_with::<_, T, _>(q, a)
+            .persistent(p)
+            .fetch_one(c)
+    }
+    async fn run_simple<'c>(
+        &'c self,
+        c: &'c mut PgConnection,
+        q: SqlStr,
+    ) -> Result<T, sqlx::Error> {
+        first(simple_rows(c, q).await?, |r| T::from_row(r))?.ok_or(sqlx::Error::RowNotFound)
+    }
+}
+
+impl<T> Fetch for Optional<T>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    type Output = Option<T>;
+    fn run<'c>(
+        &'c self,
+        c: &'c mut PgConnection,
+        q: SqlStr,
+        a: PgArguments,
+        p: bool,
+    ) -> impl Future<Output = Result<Option<T>, sqlx::Error>> + Send + 'c {
+        sqlx::query_as_with::<_, T, _>(q, a)
+            .persistent(p)
+            .fetch_optional(c)
+    }
+    async fn run_simple<'c>(
+        &'c self,
+        c: &'c mut PgConnection,
+        q: SqlStr,
+    ) -> Result<Option<T>, sqlx::Error> {
+        first(simple_rows(c, q).await?, |r| T::from_row(r))
     }
 }
 
@@ -104,6 +168,13 @@ where
             .persistent(p)
             .fetch_one(c)
     }
+    async fn run_simple<'c>(
+        &'c self,
+        c: &'c mut PgConnection,
+        q: SqlStr,
+    ) -> Result<T, sqlx::Error> {
+        first(simple_rows(c, q).await?, |r| scalar::<T>(r))?.ok_or(sqlx::Error::RowNotFound)
+    }
 }
 
 impl<T> Fetch for OptionalScalar<T>
@@ -123,6 +194,13 @@ where
             .persistent(p)
             .fetch_optional(c)
     }
+    async fn run_simple<'c>(
+        &'c self,
+        c: &'c mut PgConnection,
+        q: SqlStr,
+    ) -> Result<Option<T>, sqlx::Error> {
+        first(simple_rows(c, q).await?, |r| scalar::<T>(r))
+    }
 }
 
 /// Every row, undecoded.
@@ -138,6 +216,13 @@ impl Fetch for Rows {
         p: bool,
     ) -> impl Future<Output = Result<Vec<PgRow>, sqlx::Error>> + Send + 'c {
         sqlx::query_with(q, a).persistent(p).fetch_all(c)
+    }
+    fn run_simple<'c>(
+        &'c self,
+        c: &'c mut PgConnection,
+        q: SqlStr,
+    ) -> impl Future<Output = Result<Vec<PgRow>, sqlx::Error>> + Send + 'c {
+        simple_rows(c, q)
     }
 }
 
@@ -156,6 +241,13 @@ impl Fetch for Affected {
         let done = sqlx::query_with(q, a).persistent(p).execute(c).await?;
         Ok(done.rows_affected())
     }
+    async fn run_simple<'c>(
+        &'c self,
+        c: &'c mut PgConnection,
+        q: SqlStr,
+    ) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::raw_sql(q).execute(c).await?.rows_affected())
+    }
 }
 
 /// A script over the simple protocol: several statements, no parameters.
@@ -169,6 +261,13 @@ impl Fetch for Script {
         q: SqlStr,
         _a: PgArguments,
         _p: bool,
+    ) -> Result<u64, sqlx::Error> {
+        self.run_simple(c, q).await
+    }
+    async fn run_simple<'c>(
+        &'c self,
+        c: &'c mut PgConnection,
+        q: SqlStr,
     ) -> Result<u64, sqlx::Error> {
         Ok(sqlx::raw_sql(q).execute(c).await?.rows_affected())
     }

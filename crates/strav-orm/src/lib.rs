@@ -39,6 +39,7 @@ mod fetch;
 pub mod migrate;
 pub mod model;
 mod pool;
+mod pooler;
 mod route;
 mod schema_manager;
 mod schema_name;

@@ -11,11 +11,13 @@
 //! a statement of a scope ends, its connection is *parked* for that scope
 //! (not returned to the pool) and the scope's next statement takes it back
 //! with the path already right. Parking is a saving, never a claim:
-//! - a connection is not parked when anyone is waiting for one, and a
-//!   statement that would have to wait takes a parked connection of another
-//!   scope instead (that scope pays a path switch later): an idle scope never
-//!   starves the pool, and statements of one scope that run at once never
-//!   wait for each other's parked connection;
+//! - while statements wait for the pool, a connection parked for
+//!   [`IDLE_BEFORE_TAKEN`] or more goes back to the pool (see [`reap`]): a
+//!   busy scope, whose next statement follows within microseconds, keeps its
+//!   connection even on a saturated pool, while a scope awaiting something
+//!   else (an HTTP call, a sleep) does not hold one others need;
+//! - statements of one scope that run at once take the scope's parked
+//!   connection if it is there, and otherwise wait on the pool like anyone;
 //! - a scope parks at most one connection; the others go back to the pool;
 //! - when the outermost scope ends, however it ends, its connection goes back.
 //!
@@ -26,9 +28,11 @@
 //! is rolled back at once by a background task (closed if no runtime is
 //! there to run it); after direct sqlx use it is checked first (`conn.rs`).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
 
 use deadpool::managed::{
     self, Metrics, PoolError, RecycleError, RecycleResult, TimeoutType, Timeouts,
@@ -55,7 +59,9 @@ impl managed::Manager for Manager {
     type Error = sqlx::Error;
 
     async fn create(&self) -> std::result::Result<PgConn, sqlx::Error> {
-        let mut raw: PgConnection = self.options.connect().await?;
+        // Boxed: connecting (TLS, authentication) is a future of several KB,
+        // and inline it would be part of every checkout's future.
+        let mut raw: PgConnection = Box::pin(self.options.connect()).await?;
         // Without this, a backend whose client gave up (a cancelled future
         // closes its connection) runs the statement to its end, holding its
         // locks; with it, the server notices the closed socket within the
@@ -97,7 +103,7 @@ static NEXT_SCOPE: AtomicU64 = AtomicU64::new(1);
 pub(crate) struct Scope {
     id: u64,
     closed: AtomicBool,
-    /// Pools this scope has parked a connection in.
+    /// Pools this scope has parked a connection in (nearly always one).
     pools: Mutex<Vec<Weak<Pool>>>,
 }
 
@@ -140,30 +146,59 @@ impl std::fmt::Debug for Scope {
     }
 }
 
+/// How long a parked connection stays its scope's alone while others wait.
+/// Between the statements of a busy scope pass microseconds; a scope parked
+/// for longer is doing something else (awaiting an HTTP call, sleeping), and
+/// its connection serves better elsewhere.
+pub(crate) const IDLE_BEFORE_TAKEN: Duration = Duration::from_millis(1);
+
+struct ParkedConn {
+    scope: u64,
+    since: Instant,
+    obj: Object,
+}
+
+/// Idle connections kept for a scope, oldest first.
 #[derive(Default)]
-struct Parked {
-    /// Idle connections kept for a scope, oldest first.
-    conns: Vec<(u64, Object)>,
-    /// Checkouts waiting on the pool right now.
-    waiting: usize,
+struct Parked(Vec<ParkedConn>);
+
+impl Parked {
+    fn take_own(&mut self, scope: u64) -> Option<Object> {
+        let at = self.0.iter().position(|p| p.scope == scope)?;
+        Some(self.0.remove(at).obj)
+    }
 }
 
 /// The pool of one `Database`.
 pub(crate) struct Pool {
     inner: managed::Pool<Manager>,
     parked: Mutex<Parked>,
+    /// Checkouts waiting for the pool right now.
+    waiting: AtomicUsize,
+    /// Wakes the task that gives idle parked connections back to the pool
+    /// while someone waits (see [`reap`]); `reaping` while it is on it.
+    reaper: Arc<Notify>,
+    reaping: AtomicBool,
     try_now: Timeouts,
-    wait: Timeouts,
+    acquire_timeout: Duration,
+    connect_timeout: Duration,
 }
 
 impl Pool {
+    /// Builds the pool and starts its reaper (so it needs a tokio runtime).
     pub(crate) fn new(config: &Config) -> Result<Arc<Self>> {
         let pool = &config.pool;
         let manager = Manager {
             options: config.connect_options()?,
             idle_timeout: pool.idle_timeout(),
             max_lifetime: pool.max_lifetime(),
-            check_interval_ms: pool.client_connection_check_interval_ms,
+            // Behind a transaction pooler a session `SET` would land on
+            // whichever server connection, another client's; set it on the
+            // server or role there instead (see the README).
+            check_interval_ms: match config.multi_tenant.routing {
+                crate::config::RoutingMode::Session => pool.client_connection_check_interval_ms,
+                crate::config::RoutingMode::Transaction => 0,
+            },
         };
         let inner = managed::Pool::builder(manager)
             .max_size(pool.max_connections)
@@ -175,28 +210,33 @@ impl Pool {
                 path: crate::config::DEFAULT_CONFIG_PATH.into(),
                 message: format!("cannot build the connection pool: {e}"),
             })?;
-        let timeouts = |wait| Timeouts {
-            wait: Some(wait),
-            create: Some(pool.connect_timeout()),
-            recycle: None,
-        };
-        Ok(Arc::new(Pool {
+        let pool = Arc::new(Pool {
             inner,
             parked: Mutex::default(),
-            try_now: timeouts(Duration::ZERO),
-            wait: timeouts(pool.acquire_timeout()),
-        }))
+            waiting: AtomicUsize::new(0),
+            reaper: Arc::new(Notify::new()),
+            reaping: AtomicBool::new(false),
+            try_now: Timeouts {
+                wait: Some(Duration::ZERO),
+                create: Some(pool.connect_timeout()),
+                recycle: None,
+            },
+            acquire_timeout: pool.acquire_timeout(),
+            connect_timeout: pool.connect_timeout(),
+        });
+        tokio::spawn(reap(Arc::downgrade(&pool), pool.reaper.clone()));
+        Ok(pool)
     }
 
     /// A connection for a statement of `scope` (or of no scope): the
     /// scope's parked one if it has one, else one from the pool.
     pub(crate) async fn lease(self: &Arc<Self>, scope: Option<Arc<Scope>>) -> Result<Lease> {
-        let parked = scope.as_ref().and_then(|s| self.unpark(s.id));
+        let parked = scope
+            .as_ref()
+            .and_then(|s| lock(&self.parked).take_own(s.id));
         let obj = match parked {
             Some(obj) => obj,
-            // Boxed: opening a connection is a large future (TLS, auth), and
-            // inline it would make every statement's future several KB.
-            None => Box::pin(self.checkout()).await?,
+            None => self.checkout(scope.as_deref()).await?,
         };
         Ok(Lease {
             obj: Some(obj),
@@ -205,35 +245,40 @@ impl Pool {
         })
     }
 
-    async fn checkout(&self) -> Result<Object> {
+    async fn checkout(&self, scope: Option<&Scope>) -> Result<Object> {
         match self.inner.timeout_get(&self.try_now).await {
             Ok(obj) => return Ok(obj),
             Err(PoolError::Timeout(TimeoutType::Wait)) => {}
             Err(e) => return Err(self.pool_error(e)),
         }
-        // The pool is exhausted. Rather than wait, take a connection some
-        // scope keeps idle; if there is none, announce the wait first, so
-        // that no connection is parked while we wait (see `park`).
+        // The pool is exhausted. Announce the wait before looking at the
+        // parked connections: a connection parked after this sees it and
+        // wakes the reaper, one parked before is seen here.
+        let _waiting = Waiting::new(self);
         {
             let mut parked = lock(&self.parked);
-            if !parked.conns.is_empty() {
-                return Ok(parked.conns.remove(0).1);
+            if let Some(obj) = scope.and_then(|s| parked.take_own(s.id)) {
+                return Ok(obj);
             }
-            parked.waiting += 1;
+            if !parked.0.is_empty() {
+                drop(parked);
+                self.wake_reaper();
+            }
         }
-        let _waiting = Waiting(self);
         self.inner
-            .timeout_get(&self.wait)
+            .timeout_get(&Timeouts {
+                wait: Some(self.acquire_timeout),
+                create: Some(self.connect_timeout),
+                recycle: None,
+            })
             .await
             .map_err(|e| self.pool_error(e))
     }
 
     fn pool_error(&self, e: PoolError<sqlx::Error>) -> Error {
         match e {
-            PoolError::Timeout(TimeoutType::Create) => {
-                Error::PoolTimeout(self.wait.create.unwrap_or_default())
-            }
-            PoolError::Timeout(_) => Error::PoolTimeout(self.wait.wait.unwrap_or_default()),
+            PoolError::Timeout(TimeoutType::Create) => Error::PoolTimeout(self.connect_timeout),
+            PoolError::Timeout(_) => Error::PoolTimeout(self.acquire_timeout),
             PoolError::Backend(e) => Error::db(e, None),
             PoolError::Closed | PoolError::NoRuntimeSpecified | PoolError::PostCreateHook(_) => {
                 Error::PoolClosed
@@ -242,9 +287,13 @@ impl Pool {
     }
 
     fn unpark(&self, scope: u64) -> Option<Object> {
-        let mut parked = lock(&self.parked);
-        let at = parked.conns.iter().position(|(s, _)| *s == scope)?;
-        Some(parked.conns.remove(at).1)
+        lock(&self.parked).take_own(scope)
+    }
+
+    fn wake_reaper(&self) {
+        if !self.reaping.swap(true, Ordering::SeqCst) {
+            self.reaper.notify_one();
+        }
     }
 
     /// Takes back a connection its user is done with.
@@ -262,19 +311,25 @@ impl Pool {
     fn park(self: &Arc<Self>, obj: Object, scope: &Arc<Scope>) {
         {
             let mut parked = lock(&self.parked);
-            let keeps_one = parked.conns.iter().any(|(s, _)| *s == scope.id);
-            if parked.waiting > 0 || keeps_one || scope.closed.load(Ordering::SeqCst) {
+            let keeps_one = parked.0.iter().any(|p| p.scope == scope.id);
+            if keeps_one || scope.closed.load(Ordering::SeqCst) {
                 drop(parked);
                 drop(obj); // back to the pool, which hands it to a waiter
                 return;
             }
-            parked.conns.push((scope.id, obj));
+            parked.0.push(ParkedConn {
+                scope: scope.id,
+                since: Instant::now(),
+                obj,
+            });
         }
         scope.note_pool(self);
         // The scope may have closed between the check and `note_pool`; if
         // so its `close` may have missed this pool.
         if scope.closed.load(Ordering::SeqCst) {
             drop(self.unpark(scope.id));
+        } else if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.wake_reaper();
         }
     }
 
@@ -283,9 +338,60 @@ impl Pool {
     }
 
     pub(crate) fn close(&self) {
-        let parked = std::mem::take(&mut lock(&self.parked).conns);
+        let parked = std::mem::take(&mut lock(&self.parked).0);
         drop(parked);
         self.inner.close();
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // The reaper holds only a weak reference: wake it to see it is gone.
+        self.reaper.notify_one();
+    }
+}
+
+/// The reaper: while checkouts wait, gives every connection parked for
+/// [`IDLE_BEFORE_TAKEN`] back to the pool, which hands it to the longest
+/// waiter (its scope pays a path switch later). Waiters themselves only
+/// wait on the pool, as they would without parking. Ends with the pool.
+async fn reap(pool: Weak<Pool>, woken: Arc<Notify>) {
+    loop {
+        woken.notified().await;
+        loop {
+            let Some(p) = pool.upgrade() else { return };
+            let next = {
+                let mut parked = lock(&p.parked);
+                let now = Instant::now();
+                match parked.0.first() {
+                    _ if p.waiting.load(Ordering::SeqCst) == 0 => None,
+                    Some(first) if now.duration_since(first.since) >= IDLE_BEFORE_TAKEN => {
+                        let idle = parked.0.remove(0).obj;
+                        drop(parked);
+                        drop(idle); // to the pool and its first waiter
+                        continue;
+                    }
+                    Some(first) => Some(first.since + IDLE_BEFORE_TAKEN),
+                    None => None,
+                }
+            };
+            match next {
+                Some(when) => {
+                    drop(p);
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(when)).await;
+                }
+                None => {
+                    p.reaping.store(false, Ordering::SeqCst);
+                    // Parked or began waiting since the look above?
+                    let again = p.waiting.load(Ordering::SeqCst) > 0
+                        && !lock(&p.parked).0.is_empty()
+                        && !p.reaping.swap(true, Ordering::SeqCst);
+                    if !again {
+                        break;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -305,11 +411,19 @@ fn settle_in_background(mut obj: Object) {
     }
 }
 
+/// Counts a checkout as waiting.
 struct Waiting<'p>(&'p Pool);
+
+impl<'p> Waiting<'p> {
+    fn new(pool: &'p Pool) -> Self {
+        pool.waiting.fetch_add(1, Ordering::SeqCst);
+        Waiting(pool)
+    }
+}
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        lock(&self.0.parked).waiting -= 1;
+        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -67,7 +67,24 @@ async fn user(db: &Database, email: &str) -> User {
 #[tokio::test]
 async fn data_isolation_between_tenants() {
     let t = TestDb::new().await;
-    let db = t.database(4).await;
+    data_isolation(&t.database(4).await).await;
+}
+
+/// The same scenario through a real PgBouncer in transaction mode, every
+/// client sharing one server connection.
+#[tokio::test]
+async fn data_isolation_between_tenants_through_pgbouncer() {
+    use strav_tests::pgbouncer::{require, POOL_OF_ONE};
+    require(POOL_OF_ONE);
+    let t = TestDb::new().await;
+    let db = Database::connect_with(t.pgbouncer_config(POOL_OF_ONE, 4))
+        .await
+        .unwrap();
+    data_isolation(&db).await;
+}
+
+async fn data_isolation(db: &Database) {
+    let db = db.clone();
     create_tables(&db).await;
     let alice = user(&db, "alice@example.com").await;
     assert_eq!(

@@ -369,6 +369,13 @@ impl Migrator {
             other => other,
         };
         if m.no_transaction {
+            if self.db.multi_tenant().routing == crate::config::RoutingMode::Transaction {
+                return Err(Error::Migration {
+                    schema: Some(schema.to_string()),
+                    file: Some(m.file.clone()),
+                    message: "this migration runs outside a transaction (-- strav:no-transaction) under a session advisory lock, which a pooler in transaction mode cannot keep; run it over a direct connection to PostgreSQL (DATABASE_URL without the pooler, routing = \"session\")".into(),
+                });
+            }
             return self
                 .apply_outside_transaction(schema, m, batch, started)
                 .await

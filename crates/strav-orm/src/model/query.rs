@@ -235,18 +235,21 @@ fn write_select<M: Model>(out: &mut String, q: &str) {
     write_table::<M>(out, q);
 }
 
-/// The columns a statement returns. A column of a type that lives in each
-/// tenant's schema (an enum of a per-tenant domain) is returned as text:
-/// each tenant's copy of the type has its own OID, and a prepared statement
-/// whose result type changed between tenants is refused by the server
-/// ("cached plan must not change result type"). Text decodes into the Rust
-/// enum by label, the same in every tenant.
+/// The columns a statement returns. Enum columns (those with a `cast`) are
+/// returned as text, which decodes into the Rust enum by label:
+/// - a per-tenant domain's enum exists once per tenant schema, each copy
+///   with its own OID, and a prepared statement whose result type changed
+///   between tenants is refused by the server ("cached plan must not change
+///   result type");
+/// - sqlx looks up a result type it does not know with a simple query, which
+///   destroys the unnamed statement it is about to run (what Strav uses
+///   behind a pooler without prepared statements).
 fn write_result_columns<M: Model>(out: &mut String) {
     for (i, c) in M::META.columns.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
-        match c.cast.filter(|ty| !ty.contains('.')) {
+        match c.cast {
             Some(ty) => {
                 out.push_str("CAST(");
                 push_ident(out, c.name);
