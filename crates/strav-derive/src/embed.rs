@@ -50,6 +50,6 @@ pub fn expand(dir: LitStr) -> syn::Result<TokenStream> {
         }
     }
     Ok(quote! {
-        ::strav_orm::Migrations::from_embedded(&[#(#entries),*])
+        ::strav_orm::__private::Migrations::from_embedded(&[#(#entries),*])
     })
 }

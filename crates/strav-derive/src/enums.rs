@@ -104,7 +104,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 <&str as #orm::sqlx::Type<#orm::sqlx::Postgres>>::type_info()
             }
             fn compatible(ty: &#pg::PgTypeInfo) -> bool {
-                #orm::model::enum_compatible(ty, #type_name)
+                #orm::__private::enum_compatible(ty, #type_name)
             }
         }
 
@@ -113,7 +113,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 <&str as #pg::PgHasArrayType>::array_type_info()
             }
             fn array_compatible(ty: &#pg::PgTypeInfo) -> bool {
-                #orm::model::enum_array_compatible(ty, #type_name)
+                #orm::__private::enum_array_compatible(ty, #type_name)
             }
         }
 
@@ -128,7 +128,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
         impl<'r> #orm::sqlx::Decode<'r, #orm::sqlx::Postgres> for #name {
             fn decode(value: #pg::PgValueRef<'r>) -> ::core::result::Result<Self, #orm::sqlx::error::BoxDynError> {
-                #orm::model::decode_enum_label(value)
+                #orm::__private::decode_enum_label(value)
             }
         }
 

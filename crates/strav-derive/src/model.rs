@@ -120,7 +120,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         };
         let (pk, generated, default) = (f.attrs.primary_key, f.attrs.generated, f.attrs.default);
         quote! {
-            #orm::model::ColumnMeta {
+            #orm::__private::ColumnMeta {
                 name: #column, cast: #cast, primary_key: #pk, generated: #generated, default: #default,
             }
         }
@@ -239,34 +239,34 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let has_key_impl = if keys.is_empty() {
         quote!()
     } else {
-        quote!(impl<E> #orm::model::HasPrimaryKey<E> for #name {})
+        quote!(impl<E> #orm::HasPrimaryKey<E> for #name {})
     };
     let key_methods = quote! {
         /// The row with this primary key, if any.
         pub async fn find<'e, E>(exec: E, key: #key_type) -> #orm::Result<::core::option::Option<Self>>
         where
             E: #orm::Executor<'e>,
-            Self: #orm::model::HasPrimaryKey<E>,
+            Self: #orm::HasPrimaryKey<E>,
         {
-            #orm::model::find::<Self, E>(exec, key).await
+            #orm::__private::find::<Self, E>(exec, key).await
         }
 
         /// Writes every non-key field to the row with this key.
         pub async fn save<'e, E>(&self, exec: E) -> #orm::Result<()>
         where
             E: #orm::Executor<'e>,
-            Self: #orm::model::HasPrimaryKey<E>,
+            Self: #orm::HasPrimaryKey<E>,
         {
-            #orm::model::save::<Self, E>(exec, self).await
+            #orm::__private::save::<Self, E>(exec, self).await
         }
 
         /// Deletes the row with this key.
         pub async fn delete<'e, E>(&self, exec: E) -> #orm::Result<()>
         where
             E: #orm::Executor<'e>,
-            Self: #orm::model::HasPrimaryKey<E>,
+            Self: #orm::HasPrimaryKey<E>,
         {
-            #orm::model::delete::<Self, E>(exec, self).await
+            #orm::__private::delete::<Self, E>(exec, self).await
         }
     };
 
@@ -293,20 +293,20 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             type New = #new_name;
             type Key = #key_type;
 
-            const META: &'static #orm::model::ModelMeta = &#orm::model::ModelMeta {
+            const META: &'static #orm::__private::ModelMeta = &#orm::__private::ModelMeta {
                 table: #table,
                 domain: #domain,
                 schema: #schema_tokens,
                 columns: &[#(#column_metas),*],
             };
 
-            fn bind_new(new: #new_name, args: &mut #orm::model::Args) -> ::std::vec::Vec<usize> {
+            fn bind_new(new: #new_name, args: &mut #orm::__private::Args) -> ::std::vec::Vec<usize> {
                 let mut set = ::std::vec::Vec::with_capacity(#n);
                 #(#bind_new)*
                 set
             }
 
-            fn bind_key(key: Self::Key, args: &mut #orm::model::Args) {
+            fn bind_key(key: Self::Key, args: &mut #orm::__private::Args) {
                 #bind_key
             }
 
@@ -314,7 +314,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 #key_expr
             }
 
-            fn bind_non_key(&self, args: &mut #orm::model::Args) {
+            fn bind_non_key(&self, args: &mut #orm::__private::Args) {
                 #(#bind_non_key)*
             }
         }
@@ -337,7 +337,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
             /// Every row.
             pub async fn all<'e, E: #orm::Executor<'e>>(exec: E) -> #orm::Result<::std::vec::Vec<Self>> {
-                #orm::model::all::<Self, E>(exec).await
+                #orm::__private::all::<Self, E>(exec).await
             }
 
             /// The first row whose `column` equals `value`.
@@ -346,12 +346,12 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 E: #orm::Executor<'e>,
                 V: #orm::Compatible<T>,
             {
-                #orm::model::find_by::<Self, E, T, V>(exec, column, value).await
+                #orm::__private::find_by::<Self, E, T, V>(exec, column, value).await
             }
 
             /// Inserts a row and returns it as stored.
             pub async fn create<'e, E: #orm::Executor<'e>>(exec: E, new: #new_name) -> #orm::Result<Self> {
-                #orm::model::create::<Self, E>(exec, new).await
+                #orm::__private::create::<Self, E>(exec, new).await
             }
 
             /// A query builder over this model's table.

@@ -37,7 +37,7 @@ mod error;
 mod exec;
 mod fetch;
 pub mod migrate;
-pub mod model;
+mod model;
 mod pool;
 mod pooler;
 mod route;
@@ -59,7 +59,9 @@ pub use context::{
 pub use database::{Database, PoolStatus};
 pub use error::{Error, Result};
 pub use migrate::{Migrations, Migrator, RollbackTo};
-pub use model::{Column, Compatible, Executor, Filter, Model, Order, PgEnum, Query};
+pub use model::{
+    Assignment, Column, Compatible, Executor, Filter, HasPrimaryKey, Model, Order, PgEnum, Query,
+};
 pub use schema_manager::{SchemaInfo, SchemaManager, SchemaStats};
 pub use schema_name::{check_domain, IntoSchemaName, SchemaIdent, SchemaName};
 pub use sql::Sql;
@@ -70,3 +72,15 @@ pub use strav_derive::{embed_migrations, Enum, Model};
 
 /// Re-exported so users need no direct sqlx dependency for common types.
 pub use sqlx;
+
+/// What `#[derive(Model)]`, `#[derive(Enum)]` and `embed_migrations!` expand
+/// to. Not API: it may change in any release; use the methods the derives
+/// generate instead.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::migrate::Migrations;
+    pub use crate::model::{
+        all, create, decode_enum_label, delete, enum_array_compatible, enum_compatible, find,
+        find_by, save, Args, ColumnMeta, ModelMeta,
+    };
+}

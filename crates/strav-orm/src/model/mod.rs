@@ -24,7 +24,7 @@ mod query;
 use sqlx::postgres::PgRow;
 use sqlx::FromRow;
 
-pub use args::{Args, BindValue};
+pub use args::Args;
 pub use column::{Assignment, Column, Compatible, Filter, Order};
 pub use enums::{decode_enum_label, enum_array_compatible, enum_compatible, PgEnum};
 pub use query::{all, create, delete, find, find_by, save, Query};
