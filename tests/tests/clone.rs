@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use strav_orm::migrate::Outcome;
-use strav_orm::{CloneOptions, Database, Error, Migrations, Migrator, SchemaManager};
+use strav_orm::{Database, Error, Migrations, Migrator, SchemaManager};
 use strav_tests::TestDb;
 
 const SOURCE: &str = "src_tenant";
@@ -444,7 +444,8 @@ async fn with_data_copies_rows_and_sequence_positions() {
     .unwrap();
 
     let report = sm
-        .clone_schema_with(SOURCE, TARGET, CloneOptions::new().with_data(true))
+        .clone_schema(SOURCE, TARGET)
+        .with_data(true)
         .await
         .unwrap();
     assert_eq!(report.domain, "factory");
@@ -526,10 +527,7 @@ async fn a_clone_in_a_rolled_back_transaction_leaves_nothing() {
 
     let tx = db.begin().await.unwrap();
     let path_before: String = tx.sql("SHOW search_path").fetch_scalar().await.unwrap();
-    let report = sm
-        .clone_schema_in(&tx, SOURCE, TARGET, CloneOptions::new())
-        .await
-        .unwrap();
+    let report = sm.clone_schema(SOURCE, TARGET).inside(&tx).await.unwrap();
     assert_eq!(report.tables, 6);
     // Visible inside the transaction, and the caller's path is as it was.
     let tables: i64 = tx
@@ -542,7 +540,8 @@ async fn a_clone_in_a_rolled_back_transaction_leaves_nothing() {
     assert_eq!(path, path_before);
     // A failed clone inside the transaction leaves it usable.
     let err = sm
-        .clone_schema_in(&tx, SOURCE, TARGET, CloneOptions::new())
+        .clone_schema(SOURCE, TARGET)
+        .inside(&tx)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::SchemaAlreadyExists(_)), "{err}");
@@ -561,7 +560,9 @@ async fn a_clone_in_a_rolled_back_transaction_leaves_nothing() {
 
     // Committed, it stays, registered.
     let tx = db.begin().await.unwrap();
-    sm.clone_schema_in(&tx, SOURCE, TARGET, CloneOptions::new().with_data(true))
+    sm.clone_schema(SOURCE, TARGET)
+        .with_data(true)
+        .inside(&tx)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -800,7 +801,8 @@ async fn a_failure_half_way_leaves_no_half_clone() {
     )))
     .await
     .unwrap();
-    sm.clone_schema_with(SOURCE, TARGET, CloneOptions::new().with_data(true))
+    sm.clone_schema(SOURCE, TARGET)
+        .with_data(true)
         .await
         .unwrap();
     assert_same_structure(&t, SOURCE, TARGET);
@@ -826,7 +828,8 @@ async fn a_failure_half_way_leaves_no_half_clone() {
         .await
         .unwrap();
     let err = sm
-        .clone_schema_in(&tx, SOURCE, "half_copy", CloneOptions::new())
+        .clone_schema(SOURCE, "half_copy")
+        .inside(&tx)
         .await
         .unwrap_err();
     assert!(!err.is_user_error(), "{err}");

@@ -40,6 +40,7 @@ pub mod migrate;
 mod model;
 mod pool;
 mod pooler;
+mod registry;
 mod route;
 mod schema_manager;
 mod schema_name;
@@ -47,7 +48,7 @@ mod search_path;
 mod sql;
 mod transaction;
 
-pub use clone::{CloneOptions, CloneReport};
+pub use clone::{CloneReport, CloneSchema};
 pub use config::{
     Config, ConnectionConfig, MultiTenantConfig, PoolConfig, RoutingMode, DEFAULT_CONFIG_PATH,
 };
@@ -62,7 +63,8 @@ pub use migrate::{Migrations, Migrator, RollbackTo};
 pub use model::{
     Assignment, Column, Compatible, Executor, Filter, HasPrimaryKey, Model, Order, PgEnum, Query,
 };
-pub use schema_manager::{SchemaInfo, SchemaManager, SchemaStats};
+pub use registry::SchemaInfo;
+pub use schema_manager::{SchemaManager, SchemaStats};
 pub use schema_name::{check_domain, IntoSchemaName, SchemaIdent, SchemaName};
 pub use sql::Sql;
 pub use transaction::{Tx, TxConnection};

@@ -5,29 +5,17 @@
 //! later, migrating act on registered schemas only, so a schema someone
 //! created by hand is never dropped by mistake.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
-use crate::clone::{CloneOptions, CloneReport};
+use crate::clone::CloneSchema;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::migrate::{Migrations, Migrator, Outcome, RollbackTo, RunReport, SchemaReport};
+use crate::registry::{self, SchemaInfo};
 use crate::schema_name::{check_domain, protected_reason, SchemaIdent, SchemaName};
 use crate::search_path::SearchPath;
 use crate::sql::Sql;
-use crate::transaction::Tx;
-
-/// A registered schema.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct SchemaInfo {
-    /// The schema's name.
-    pub name: String,
-    /// The domain whose definitions it holds (`tenant`, ...).
-    pub domain: String,
-    /// When Strav created it.
-    pub created_at: DateTime<Utc>,
-}
 
 /// Size of one schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -55,16 +43,6 @@ pub struct SchemaManager {
     db: Database,
     migrator: Option<Migrator>,
 }
-
-pub(crate) const REGISTRY_DDL: &str = "\
-SELECT pg_advisory_xact_lock(hashtext('strav_schemas'));
-CREATE TABLE IF NOT EXISTS public.strav_schemas (
-    name       text PRIMARY KEY CHECK (name ~ '^[a-z_][a-z0-9_]{0,62}$'),
-    domain     text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS strav_schemas_domain_idx ON public.strav_schemas (domain);
-CREATE SEQUENCE IF NOT EXISTS public.strav_migration_batch_seq;";
 
 impl SchemaManager {
     /// A manager over `db`'s pool.
@@ -97,17 +75,9 @@ impl SchemaManager {
         if name.as_str() == "public" {
             return Ok("public".into());
         }
-        if self.registry_exists().await? {
-            let domain: Option<String> = self
-                .sql("SELECT domain FROM public.strav_schemas WHERE name = $1")
-                .bind(name.as_str())
-                .fetch_optional_scalar()
-                .await?;
-            if let Some(d) = domain {
-                return Ok(d);
-            }
-        }
-        Ok(name.to_string())
+        Ok(registry::domain_of(&self.db, name)
+            .await?
+            .unwrap_or_else(|| name.to_string()))
     }
 
     /// Applies pending migrations to one schema (its registered domain's).
@@ -161,28 +131,7 @@ impl SchemaManager {
     /// Creates the registry table if this database has none yet. Safe to race:
     /// the DDL runs under an advisory lock in one implicit transaction.
     pub async fn ensure_registry(&self) -> Result<()> {
-        self.db
-            .registry_ready()
-            .get_or_try_init(|| async { self.sql(REGISTRY_DDL).execute_script().await.map(drop) })
-            .await
-            .map(drop)
-    }
-
-    /// Whether the registry table exists, without creating it: reads work
-    /// for a role that may not create tables.
-    async fn registry_exists(&self) -> Result<bool> {
-        if self.db.registry_ready().initialized() {
-            return Ok(true);
-        }
-        let exists: bool = self
-            .sql("SELECT to_regclass('public.strav_schemas') IS NOT NULL")
-            .fetch_scalar()
-            .await?;
-        if exists {
-            // Remember it, so later reads and writes skip both checks.
-            let _ = self.db.registry_ready().set(());
-        }
-        Ok(exists)
+        registry::ensure(&self.db).await
     }
 
     /// Creates schema `name` for `domain` and registers it, in one transaction.
@@ -198,16 +147,7 @@ impl SchemaManager {
                 _ => e,
             });
         }
-        let info: SchemaInfo = tx
-            .sql("INSERT INTO public.strav_schemas (name, domain) VALUES ($1, $2) RETURNING name, domain, created_at")
-            .bind(schema.as_str())
-            .bind(domain)
-            .fetch_one()
-            .await
-            .map_err(|e| match e.sqlstate().as_deref() {
-                Some("23505") => Error::SchemaAlreadyExists(name.to_owned()),
-                _ => e,
-            })?;
+        let info = registry::insert(&tx, &schema, domain).await?;
         tx.commit().await?;
         tracing::info!(schema = name, domain, "schema created");
         Ok(info)
@@ -226,55 +166,24 @@ impl SchemaManager {
         let schema = SchemaName::new(name)?;
         self.ensure_registry().await?;
         let tx = self.db.begin_on(SearchPath::Default).await?;
-        // Locks the registry row, so two deletes of one schema do not race.
-        let registered: Option<String> = tx
-            .sql("SELECT name FROM public.strav_schemas WHERE name = $1 FOR UPDATE")
-            .bind(schema.as_str())
-            .fetch_optional_scalar()
-            .await?;
-        if registered.is_none() {
+        if !registry::lock(&tx, &schema).await? {
             return Err(Error::SchemaNotRegistered(name.to_owned()));
         }
         let drop_sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", schema.quoted());
         tx.sql(AssertSqlSafe(drop_sql)).execute().await?;
-        tx.sql("DELETE FROM public.strav_schemas WHERE name = $1")
-            .bind(schema.as_str())
-            .execute()
-            .await?;
+        registry::remove(&tx, &schema).await?;
         tx.commit().await?;
         tracing::info!(schema = name, "schema deleted");
         Ok(())
     }
 
     /// Copies schema `source` into a new schema `target`, registered in the
-    /// source's domain: structure, `strav_migrations` rows, no other data.
-    /// One transaction: on any error nothing of `target` exists.
-    /// See [`CloneOptions`] and the `clone` module docs.
-    pub async fn clone_schema(&self, source: &str, target: &str) -> Result<CloneReport> {
-        self.clone_schema_with(source, target, CloneOptions::new())
-            .await
-    }
-
-    /// [`SchemaManager::clone_schema`] with options (`with_data`).
-    pub async fn clone_schema_with(
-        &self,
-        source: &str,
-        target: &str,
-        options: CloneOptions,
-    ) -> Result<CloneReport> {
-        crate::clone::clone_schema(&self.db, source, target, options).await
-    }
-
-    /// [`SchemaManager::clone_schema_with`] inside the caller's transaction
-    /// (in a savepoint): it commits or rolls back with `tx`.
-    pub async fn clone_schema_in(
-        &self,
-        tx: &Tx,
-        source: &str,
-        target: &str,
-        options: CloneOptions,
-    ) -> Result<CloneReport> {
-        crate::clone::clone_schema_in(&self.db, tx, source, target, options).await
+    /// source's domain: structure and `strav_migrations` rows, in one
+    /// transaction (on any error nothing of `target` exists). Add
+    /// `.with_data(true)` for the rows, `.inside(&tx)` to run in your
+    /// transaction; see [`CloneSchema`] and the `clone` module docs.
+    pub fn clone_schema(&self, source: &str, target: &str) -> CloneSchema<'_> {
+        CloneSchema::new(&self.db, source, target)
     }
 
     /// Whether a schema of that name exists in the database (registered or not).
@@ -288,17 +197,7 @@ impl SchemaManager {
 
     /// Whether `name` is a registered tenant whose schema exists.
     pub async fn tenant_exists(&self, name: &str) -> Result<bool> {
-        let schema = SchemaName::new(name)?;
-        if !self.registry_exists().await? {
-            return Ok(false);
-        }
-        self.sql(
-            "SELECT EXISTS (SELECT 1 FROM public.strav_schemas s \
-             JOIN pg_catalog.pg_namespace n ON n.nspname = s.name WHERE s.name = $1)",
-        )
-        .bind(schema.as_str())
-        .fetch_scalar()
-        .await
+        registry::is_live(&self.db, &SchemaName::new(name)?).await
     }
 
     /// Registered schemas, by name; only those of `domain` when given.
@@ -306,16 +205,7 @@ impl SchemaManager {
         if let Some(d) = domain {
             check_domain(d)?;
         }
-        if !self.registry_exists().await? {
-            return Ok(Vec::new());
-        }
-        self.sql(
-            "SELECT name, domain, created_at FROM public.strav_schemas \
-             WHERE $1::text IS NULL OR domain = $1 ORDER BY name",
-        )
-        .bind(domain)
-        .fetch_all()
-        .await
+        registry::list(&self.db, domain).await
     }
 
     /// A statement that runs in `schema` whatever the current context
@@ -348,13 +238,7 @@ impl SchemaManager {
             .fetch_optional()
             .await?;
         let mut stats = stats.ok_or_else(|| Error::SchemaNotFound(name.to_owned()))?;
-        if self.registry_exists().await? {
-            stats.domain = self
-                .sql("SELECT domain FROM public.strav_schemas WHERE name = $1")
-                .bind(schema.as_str())
-                .fetch_optional_scalar()
-                .await?;
-        }
+        stats.domain = registry::domain_of(&self.db, &schema).await?;
         Ok(stats)
     }
 
@@ -363,7 +247,7 @@ impl SchemaManager {
     /// statistics, not `count(*)`: counting would read every table of every
     /// tenant.
     pub async fn get_all_schema_stats(&self) -> Result<Vec<SchemaStats>> {
-        if !self.registry_exists().await? {
+        if !registry::exists(&self.db).await? {
             return Ok(Vec::new());
         }
         self.sql(

@@ -1,7 +1,7 @@
 //! `schema:clone`: copy a schema into a new one (`SchemaManager::clone_schema`).
 
 use clap::Args;
-use strav_orm::{CloneOptions, SchemaManager, SchemaName};
+use strav_orm::{SchemaManager, SchemaName};
 
 use super::connect;
 use crate::cli::Global;
@@ -40,9 +40,9 @@ pub async fn clone(global: &Global, args: SchemaCloneArgs) -> Result<(), CliErro
     SchemaName::new(&args.source)?;
     SchemaName::new(&args.target)?;
     let db = connect(global).await?;
-    let options = CloneOptions::new().with_data(args.with_data);
     let result = SchemaManager::new(&db)
-        .clone_schema_with(&args.source, &args.target, options)
+        .clone_schema(&args.source, &args.target)
+        .with_data(args.with_data)
         .await;
     db.close();
     let report = result?;

@@ -19,19 +19,9 @@
 mod runner;
 mod source;
 mod status;
+pub(crate) mod tracking;
 
 pub use runner::{Migrator, Outcome, RollbackTo, RunReport, SchemaReport};
 pub use source::{split_statements, Migration, Migrations, NO_TRANSACTION_MARKER};
 pub use status::{Drift, SchemaStatus};
-
-/// The table each schema keeps its applied migrations in.
-pub const TRACKING_TABLE: &str = "strav_migrations";
-
-pub(crate) const TRACKING_DDL: &str = "CREATE TABLE IF NOT EXISTS strav_migrations (
-    version     bigint PRIMARY KEY,
-    name        text NOT NULL,
-    checksum    text NOT NULL,
-    batch       bigint NOT NULL,
-    applied_at  timestamptz NOT NULL DEFAULT now(),
-    duration_ms bigint NOT NULL DEFAULT 0
-)";
+pub use tracking::TRACKING_TABLE;

@@ -9,13 +9,12 @@ use sqlx::AssertSqlSafe;
 
 use super::source::{split_statements, Migration, Migrations};
 use super::status::{applied_rows, SchemaStatus};
-use super::TRACKING_DDL;
+use super::tracking;
 use crate::database::Database;
 use crate::error::{Error, Result};
-use crate::schema_manager::SchemaManager;
+use crate::registry;
 use crate::schema_name::{check_domain, SchemaIdent};
 use crate::search_path::SearchPath;
-use crate::transaction::Tx;
 
 /// Applies and reverts migrations.
 #[derive(Clone, Debug)]
@@ -117,9 +116,7 @@ impl Migrator {
             return Ok(vec![SchemaIdent::public()]);
         }
         if self.is_tenant_domain(domain) {
-            let infos = SchemaManager::new(&self.db)
-                .list_schemas(Some(domain))
-                .await?;
+            let infos = registry::list(&self.db, Some(domain)).await?;
             return infos.iter().map(|i| SchemaIdent::new(&i.name)).collect();
         }
         Ok(vec![SchemaIdent::new(domain)?])
@@ -291,14 +288,7 @@ impl Migrator {
 
     /// Takes the next global batch id.
     pub async fn next_batch(&self) -> Result<i64> {
-        SchemaManager::new(&self.db).ensure_registry().await?;
-        self.db
-            .sql_on(
-                SearchPath::Default,
-                "SELECT nextval('public.strav_migration_batch_seq')",
-            )
-            .fetch_scalar()
-            .await
+        registry::next_batch(&self.db).await
     }
 
     async fn apply(&self, t: &Target, pending: &[i64], batch: i64) -> SchemaReport {
@@ -386,8 +376,8 @@ impl Migrator {
             .begin_on(SearchPath::Schema(schema.clone()))
             .await
             .map_err(fail)?;
-        lock_and_track(&tx, schema).await.map_err(fail)?;
-        if already_applied(&tx, m.version).await.map_err(fail)? {
+        tracking::lock_and_ensure(&tx, schema).await.map_err(fail)?;
+        if tracking::is_applied(&tx, m.version).await.map_err(fail)? {
             tx.rollback().await.map_err(fail)?;
             return Ok(false);
         }
@@ -395,7 +385,9 @@ impl Migrator {
             .execute_script()
             .await
             .map_err(fail)?;
-        record(&tx, m, batch, started).await.map_err(fail)?;
+        tracking::record(&tx, m, batch, started)
+            .await
+            .map_err(fail)?;
         tx.commit().await.map_err(fail)?;
         tracing::info!(schema = %schema, version = m.version, file = %m.file, "migration applied");
         Ok(true)
@@ -412,15 +404,14 @@ impl Migrator {
             .db
             .acquire_routed(Some(SearchPath::Schema(schema.clone())))
             .await?;
-        conn.hold_session_lock(&lock_key(schema)).await?;
+        conn.hold_session_lock(&tracking::lock_key(schema)).await?;
         let result: Result<bool> = async {
             let c: &mut sqlx::PgConnection = &mut conn;
-            sqlx::raw_sql(TRACKING_DDL).execute(&mut *c).await?;
-            let applied: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM strav_migrations WHERE version = $1)")
-                    .bind(m.version)
-                    .fetch_one(&mut *c)
-                    .await?;
+            sqlx::raw_sql(tracking::DDL).execute(&mut *c).await?;
+            let applied: bool = sqlx::query_scalar(tracking::IS_APPLIED)
+                .bind(m.version)
+                .fetch_one(&mut *c)
+                .await?;
             if applied {
                 return Ok(false);
             }
@@ -429,21 +420,20 @@ impl Migrator {
                     .execute(&mut *c)
                     .await?;
             }
-            sqlx::query(
-                "INSERT INTO strav_migrations (version, name, checksum, batch, duration_ms) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(m.version)
-            .bind(&m.name)
-            .bind(&m.checksum)
-            .bind(batch)
-            .bind(started.elapsed().as_millis() as i64)
-            .execute(&mut *c)
-            .await?;
+            sqlx::query(tracking::RECORD)
+                .bind(m.version)
+                .bind(&m.name)
+                .bind(&m.checksum)
+                .bind(batch)
+                .bind(tracking::elapsed_ms(started))
+                .execute(&mut *c)
+                .await?;
             Ok(true)
         }
         .await
         .map_err(|e: Error| e);
-        conn.release_session_lock(&lock_key(schema)).await?;
+        conn.release_session_lock(&tracking::lock_key(schema))
+            .await?;
         if matches!(result, Ok(true)) {
             tracing::info!(schema = %schema, version = m.version, file = %m.file, "migration applied outside a transaction");
         }
@@ -575,8 +565,8 @@ impl Migrator {
             .begin_on(SearchPath::Schema(schema.clone()))
             .await
             .map_err(fail)?;
-        lock_and_track(&tx, schema).await.map_err(fail)?;
-        if !already_applied(&tx, version).await.map_err(fail)? {
+        tracking::lock_and_ensure(&tx, schema).await.map_err(fail)?;
+        if !tracking::is_applied(&tx, version).await.map_err(fail)? {
             tx.rollback().await.map_err(fail)?;
             return Ok(false);
         }
@@ -584,11 +574,7 @@ impl Migrator {
             .execute_script()
             .await
             .map_err(fail)?;
-        tx.sql("DELETE FROM strav_migrations WHERE version = $1")
-            .bind(version)
-            .execute()
-            .await
-            .map_err(fail)?;
+        tracking::forget(&tx, version).await.map_err(fail)?;
         tx.commit().await.map_err(fail)?;
         tracing::info!(schema = %schema, version, file = %m.file, "migration rolled back");
         Ok(true)
@@ -627,38 +613,4 @@ fn drift_message(st: &SchemaStatus) -> String {
         "drift: {} changed after being applied here; not migrating this schema. Restore the applied version of the file (git), or roll it back and apply it again, or add a new migration for the change",
         files.join(", ")
     )
-}
-
-/// The advisory lock key of a schema's migrations.
-pub(crate) fn lock_key(schema: &SchemaIdent) -> String {
-    format!("strav_migrate:{schema}")
-}
-
-async fn lock_and_track(tx: &Tx, schema: &SchemaIdent) -> Result<()> {
-    let sql = format!(
-        "SELECT pg_advisory_xact_lock(hashtextextended('{}', 0)); {TRACKING_DDL}",
-        lock_key(schema)
-    );
-    tx.sql(AssertSqlSafe(sql)).execute_script().await.map(drop)
-}
-
-async fn already_applied(tx: &Tx, version: i64) -> Result<bool> {
-    tx.sql("SELECT EXISTS (SELECT 1 FROM strav_migrations WHERE version = $1)")
-        .bind(version)
-        .fetch_scalar()
-        .await
-}
-
-async fn record(tx: &Tx, m: &Migration, batch: i64, started: Instant) -> Result<()> {
-    tx.sql(
-        "INSERT INTO strav_migrations (version, name, checksum, batch, duration_ms) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(m.version)
-    .bind(&m.name)
-    .bind(&m.checksum)
-    .bind(batch)
-    .bind(started.elapsed().as_millis() as i64)
-    .execute()
-    .await
-    .map(drop)
 }

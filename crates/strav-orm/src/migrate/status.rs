@@ -10,6 +10,7 @@ use super::source::Migration;
 use crate::database::Database;
 use crate::error::Result;
 use crate::schema_name::SchemaIdent;
+use super::tracking::TRACKING_TABLE;
 use crate::search_path::SearchPath;
 
 /// A row of `strav_migrations`.
@@ -103,9 +104,10 @@ pub(crate) async fn applied_rows(
         .sql(
             "SELECT n.nspname::text FROM pg_catalog.pg_class c
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relname = 'strav_migrations' AND c.relkind = 'r' AND n.nspname = ANY($1)",
+             WHERE c.relname = $2 AND c.relkind = 'r' AND n.nspname = ANY($1)",
         )
         .bind(&names)
+        .bind(TRACKING_TABLE)
         .on_path(SearchPath::Default)
         .fetch_all::<(String,)>()
         .await?
@@ -121,7 +123,7 @@ pub(crate) async fn applied_rows(
             // Names come from pg_namespace and were validated as SchemaIdents.
             let name = SchemaIdent::new(s)?;
             sql.push_str(&format!(
-                "SELECT '{s}'::text, version, checksum, batch FROM {}.strav_migrations",
+                "SELECT '{s}'::text, version, checksum, batch FROM {}.{TRACKING_TABLE}",
                 name.quoted()
             ));
         }

@@ -1,0 +1,174 @@
+//! The registry of the schemas Strav created: `public.strav_schemas`.
+//!
+//! Listing, migrating and deleting act on registered schemas only, so a
+//! schema someone made by hand is never dropped by mistake. Every reader and
+//! writer of the table (`SchemaManager`, the migration runner, `clone`) goes
+//! through here. The table is created on first write; reads work without it
+//! (and for a role that may not create tables).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::SqlSafeStr;
+
+use crate::database::Database;
+use crate::error::{Error, Result};
+use crate::schema_name::{SchemaIdent, SchemaName};
+use crate::search_path::SearchPath;
+use crate::sql::Sql;
+use crate::transaction::Tx;
+
+/// A registered schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct SchemaInfo {
+    /// The schema's name.
+    pub name: String,
+    /// The domain whose definitions it holds (`tenant`, ...).
+    pub domain: String,
+    /// When Strav created it.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The registry table, and the sequence global migration batches come from.
+/// Safe to race: it runs under an advisory lock in one transaction.
+pub(crate) const DDL: &str = "\
+SELECT pg_advisory_xact_lock(hashtext('strav_schemas'));
+CREATE TABLE IF NOT EXISTS public.strav_schemas (
+    name       text PRIMARY KEY CHECK (name ~ '^[a-z_][a-z0-9_]{0,62}$'),
+    domain     text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS strav_schemas_domain_idx ON public.strav_schemas (domain);
+CREATE SEQUENCE IF NOT EXISTS public.strav_migration_batch_seq;";
+
+/// Registry statements name their tables; they run on the default path
+/// whatever the caller's context, so they never cost a tenant switch.
+fn sql(db: &Database, sql: impl SqlSafeStr) -> Sql<'_> {
+    db.sql_on(SearchPath::Default, sql)
+}
+
+/// Creates the registry if this database has none yet (once per `Database`).
+pub(crate) async fn ensure(db: &Database) -> Result<()> {
+    db.registry_ready()
+        .get_or_try_init(|| async { sql(db, DDL).execute_script().await.map(drop) })
+        .await
+        .map(drop)
+}
+
+/// Creates the registry inside the caller's transaction, if this `Database`
+/// has not seen it yet. Not remembered: the caller may still roll back.
+pub(crate) async fn ensure_in(db: &Database, tx: &Tx) -> Result<()> {
+    if db.registry_ready().initialized() {
+        return Ok(());
+    }
+    tx.sql(DDL).execute_script().await.map(drop)
+}
+
+/// Whether the registry exists, without creating it.
+pub(crate) async fn exists(db: &Database) -> Result<bool> {
+    if db.registry_ready().initialized() {
+        return Ok(true);
+    }
+    let exists: bool = sql(db, "SELECT to_regclass('public.strav_schemas') IS NOT NULL")
+        .fetch_scalar()
+        .await?;
+    if exists {
+        // Remember it, so later reads and writes skip both checks.
+        let _ = db.registry_ready().set(());
+    }
+    Ok(exists)
+}
+
+/// Registers `name` for `domain` in the caller's transaction.
+pub(crate) async fn insert(tx: &Tx, name: &SchemaName, domain: &str) -> Result<SchemaInfo> {
+    tx.sql(
+        "INSERT INTO public.strav_schemas (name, domain) VALUES ($1, $2) \
+         RETURNING name, domain, created_at",
+    )
+    .bind(name.as_str())
+    .bind(domain)
+    .fetch_one()
+    .await
+    .map_err(|e| match e.sqlstate().as_deref() {
+        Some("23505") => Error::SchemaAlreadyExists(name.to_string()),
+        _ => e,
+    })
+}
+
+/// The same registration as SQL text, for a script that must run in one
+/// round trip. Both values are validated names (no quote can occur).
+pub(crate) fn insert_sql(name: &SchemaName, domain: &str) -> String {
+    debug_assert!(crate::schema_name::check_domain(domain).is_ok());
+    format!("INSERT INTO public.strav_schemas (name, domain) VALUES ('{name}', '{domain}');")
+}
+
+/// The registered domain of `name`, if it is registered.
+pub(crate) async fn domain_of(db: &Database, name: &SchemaIdent) -> Result<Option<String>> {
+    if !exists(db).await? {
+        return Ok(None);
+    }
+    sql(
+        db,
+        "SELECT domain FROM public.strav_schemas WHERE name = $1",
+    )
+    .bind(name.as_str())
+    .fetch_optional_scalar()
+    .await
+}
+
+/// Registered schemas, by name; only those of `domain` when given.
+pub(crate) async fn list(db: &Database, domain: Option<&str>) -> Result<Vec<SchemaInfo>> {
+    if !exists(db).await? {
+        return Ok(Vec::new());
+    }
+    sql(
+        db,
+        "SELECT name, domain, created_at FROM public.strav_schemas \
+         WHERE $1::text IS NULL OR domain = $1 ORDER BY name",
+    )
+    .bind(domain)
+    .fetch_all()
+    .await
+}
+
+/// Whether `name` is registered and its schema exists.
+pub(crate) async fn is_live(db: &Database, name: &SchemaName) -> Result<bool> {
+    if !exists(db).await? {
+        return Ok(false);
+    }
+    sql(
+        db,
+        "SELECT EXISTS (SELECT 1 FROM public.strav_schemas s \
+         JOIN pg_catalog.pg_namespace n ON n.nspname = s.name WHERE s.name = $1)",
+    )
+    .bind(name.as_str())
+    .fetch_scalar()
+    .await
+}
+
+/// Locks `name`'s registry row in the caller's transaction (two deletes of
+/// one schema do not race); false when it is not registered.
+pub(crate) async fn lock(tx: &Tx, name: &SchemaName) -> Result<bool> {
+    let row: Option<String> = tx
+        .sql("SELECT name FROM public.strav_schemas WHERE name = $1 FOR UPDATE")
+        .bind(name.as_str())
+        .fetch_optional_scalar()
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Unregisters `name` in the caller's transaction.
+pub(crate) async fn remove(tx: &Tx, name: &SchemaName) -> Result<()> {
+    tx.sql("DELETE FROM public.strav_schemas WHERE name = $1")
+        .bind(name.as_str())
+        .execute()
+        .await
+        .map(drop)
+}
+
+/// The next global migration batch id.
+pub(crate) async fn next_batch(db: &Database) -> Result<i64> {
+    ensure(db).await?;
+    sql(db, "SELECT nextval('public.strav_migration_batch_seq')")
+        .fetch_scalar()
+        .await
+}
