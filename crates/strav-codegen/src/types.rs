@@ -320,17 +320,17 @@ impl ColumnType {
             ColumnType::BigInt | ColumnType::BigSerial => quote!(i64),
             ColumnType::Real => quote!(f32),
             ColumnType::DoublePrecision => quote!(f64),
-            ColumnType::Numeric { .. } => quote!(::rust_decimal::Decimal),
+            ColumnType::Numeric { .. } => quote!(::strav_orm::rust_decimal::Decimal),
             ColumnType::Boolean => quote!(bool),
             ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_) => {
                 quote!(::std::string::String)
             }
-            ColumnType::Uuid => quote!(::uuid::Uuid),
-            ColumnType::Timestamptz => quote!(::chrono::DateTime<::chrono::Utc>),
-            ColumnType::Timestamp => quote!(::chrono::NaiveDateTime),
-            ColumnType::Date => quote!(::chrono::NaiveDate),
-            ColumnType::Time => quote!(::chrono::NaiveTime),
-            ColumnType::Json | ColumnType::Jsonb => quote!(::serde_json::Value),
+            ColumnType::Uuid => quote!(::strav_orm::uuid::Uuid),
+            ColumnType::Timestamptz => quote!(::strav_orm::chrono::DateTime<::strav_orm::chrono::Utc>),
+            ColumnType::Timestamp => quote!(::strav_orm::chrono::NaiveDateTime),
+            ColumnType::Date => quote!(::strav_orm::chrono::NaiveDate),
+            ColumnType::Time => quote!(::strav_orm::chrono::NaiveTime),
+            ColumnType::Json | ColumnType::Jsonb => quote!(::strav_orm::serde_json::Value),
             ColumnType::Bytea => quote!(::std::vec::Vec<u8>),
             ColumnType::Array(inner) => {
                 let inner = inner.rust_tokens(from_domain, enum_rust_name);

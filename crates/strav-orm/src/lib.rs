@@ -75,6 +75,13 @@ pub use strav_derive::{embed_migrations, Enum, Model};
 /// Re-exported so users need no direct sqlx dependency for common types.
 pub use sqlx;
 
+// The crates whose types generated models use, at the versions sqlx
+// decodes: a models crate needs `strav-orm` and nothing else.
+pub use chrono;
+pub use rust_decimal;
+pub use serde_json;
+pub use uuid;
+
 /// What `#[derive(Model)]`, `#[derive(Enum)]` and `embed_migrations!` expand
 /// to. Not API: it may change in any release; use the methods the derives
 /// generate instead.

@@ -8,7 +8,7 @@ use example_models::models::{
     NewTenantProduct, NewUser, Organization, PlantMachine, PlantMachineState, TenantOrder,
     TenantOrderStatus, TenantProduct, User, UserRole,
 };
-use rust_decimal::Decimal;
+use strav_orm::rust_decimal::Decimal;
 use strav_orm::sqlx::AssertSqlSafe;
 use strav_orm::{with_schema, Database, Error, SchemaManager};
 use strav_tests::TestDb;
