@@ -116,19 +116,17 @@ async fn worker(
                     );
                     let t = tenant.clone();
                     let seen = db
-                        .transaction(|tx| {
-                            Box::pin(async move {
-                                for id in [a, b] {
-                                    tx.sql("INSERT INTO writes (id, tag) VALUES ($1, $2)")
-                                        .bind(id)
-                                        .bind(&t)
-                                        .execute()
-                                        .await?;
-                                }
-                                tx.sql("SELECT tenant FROM marker")
-                                    .fetch_scalar::<String>()
-                                    .await
-                            })
+                        .transaction(async move |tx| {
+                            for id in [a, b] {
+                                tx.sql("INSERT INTO writes (id, tag) VALUES ($1, $2)")
+                                    .bind(id)
+                                    .bind(&t)
+                                    .execute()
+                                    .await?;
+                            }
+                            tx.sql("SELECT tenant FROM marker")
+                                .fetch_scalar::<String>()
+                                .await
                         })
                         .await?;
                     if seen != *tenant {
@@ -189,17 +187,15 @@ async fn worker(
                     let waits = rng.random_range(0..8);
                     let done = cancel_after(
                         waits,
-                        db.transaction(|tx| {
-                            Box::pin(async move {
-                                for id in [a, b] {
-                                    tx.sql("INSERT INTO writes (id, tag) VALUES ($1, $2)")
-                                        .bind(id)
-                                        .bind(&t)
-                                        .execute()
-                                        .await?;
-                                }
-                                Ok::<_, Error>(())
-                            })
+                        db.transaction(async move |tx| {
+                            for id in [a, b] {
+                                tx.sql("INSERT INTO writes (id, tag) VALUES ($1, $2)")
+                                    .bind(id)
+                                    .bind(&t)
+                                    .execute()
+                                    .await?;
+                            }
+                            Ok::<_, Error>(())
                         }),
                     )
                     .await;

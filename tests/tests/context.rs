@@ -131,8 +131,8 @@ async fn a_scope_reuses_one_connection_and_returns_it_at_the_end() {
             .await?,
         );
         pids.push(
-            db.transaction(|tx| {
-                Box::pin(async move { tx.sql("SELECT pg_backend_pid()").fetch_scalar().await })
+            db.transaction({
+                async move |tx| tx.sql("SELECT pg_backend_pid()").fetch_scalar().await
             })
             .await?,
         );
@@ -167,14 +167,14 @@ async fn a_scope_on_a_pool_of_one_can_open_transactions() {
             .bind(a)
             .execute()
             .await?;
-        db.transaction(|tx| {
+        db.transaction({
             let a = a.clone();
-            Box::pin(async move {
+            async move |tx| {
                 tx.sql("INSERT INTO writes (tag) VALUES ($1)")
                     .bind(a)
                     .execute()
                     .await
-            })
+            }
         })
         .await?;
         db.sql("SELECT count(*) FROM writes").fetch_scalar().await
@@ -191,10 +191,10 @@ async fn transactions_keep_the_schema_they_began_in() {
     let tenants = marker_tenants(&db, 2).await;
     let (a, b) = (tenants[0].clone(), tenants[1].clone());
     let (in_tx, outside) = with_schema(&a, async {
-        db.transaction(|tx| {
+        db.transaction({
             let b = b.clone();
             let db = db.clone();
-            Box::pin(async move {
+            async move |tx| {
                 with_schema(&b, async {
                     let in_tx: String = tx.sql("SELECT tenant FROM marker").fetch_scalar().await?;
                     let outside: String =
@@ -202,7 +202,7 @@ async fn transactions_keep_the_schema_they_began_in() {
                     Ok::<_, Error>((in_tx, outside))
                 })
                 .await
-            })
+            }
         })
         .await
     })

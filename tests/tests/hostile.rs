@@ -243,14 +243,12 @@ async fn abandoned_work_frees_locks_and_connections_within_a_second() {
     let tenants = marker_tenants(&db, 2).await;
     let (a, b) = (&tenants[0], &tenants[1]);
     let locked = with_schema(a, async {
-        db.transaction(|tx| {
-            Box::pin(async move {
-                tx.sql("UPDATE marker SET tenant = tenant")
-                    .execute()
-                    .await?;
-                pending::<()>().await;
-                Ok::<_, Error>(())
-            })
+        db.transaction(async move |tx| {
+            tx.sql("UPDATE marker SET tenant = tenant")
+                .execute()
+                .await?;
+            pending::<()>().await;
+            Ok::<_, Error>(())
         })
         .await
     });

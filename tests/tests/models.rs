@@ -125,7 +125,7 @@ async fn per_tenant_models_fail_closed_without_a_tenant() {
     assert!(matches!(err, Error::NoSchemaContext { .. }), "{err}");
     // A transaction begun without a tenant refuses them too.
     let err = db
-        .transaction(|tx| Box::pin(async move { TenantOrder::all(tx).await }))
+        .transaction(async move |tx| TenantOrder::all(tx).await)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NoSchemaContext { .. }), "{err}");
@@ -332,23 +332,21 @@ async fn models_inside_transactions() {
     let t = TestDb::new().await;
     let db = setup(&t, 2, &["t_one", "t_two"]).await;
     let created = with_schema("t_one", async {
-        db.transaction(|tx| {
-            Box::pin(async move {
-                let a = TenantOrder::create(tx, new_order("in-tx")).await?;
-                let b = TenantOrder::create(tx, new_order("in-tx-2")).await?;
-                let n = TenantOrder::query().count(tx).await?;
-                assert_eq!(n, 2);
-                // A fixed-schema model in the same transaction.
-                User::create(
-                    tx,
-                    NewUser {
-                        name: "tx-user".into(),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-                Ok::<_, Error>((a, b))
-            })
+        db.transaction(async move |tx| {
+            let a = TenantOrder::create(tx, new_order("in-tx")).await?;
+            let b = TenantOrder::create(tx, new_order("in-tx-2")).await?;
+            let n = TenantOrder::query().count(tx).await?;
+            assert_eq!(n, 2);
+            // A fixed-schema model in the same transaction.
+            User::create(
+                tx,
+                NewUser {
+                    name: "tx-user".into(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            Ok::<_, Error>((a, b))
         })
         .await
     })
@@ -356,11 +354,9 @@ async fn models_inside_transactions() {
     .unwrap();
     assert_eq!(created.1.customer, "in-tx-2");
     let err: Result<(), Error> = with_schema("t_two", async {
-        db.transaction(|tx| {
-            Box::pin(async move {
-                TenantOrder::create(tx, new_order("rolled back")).await?;
-                Err(Error::RowNotFound)
-            })
+        db.transaction(async move |tx| {
+            TenantOrder::create(tx, new_order("rolled back")).await?;
+            Err(Error::RowNotFound)
         })
         .await
     })

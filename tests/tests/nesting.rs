@@ -71,7 +71,7 @@ fn sizes_of_the_futures_strav_returns() {
         let inner_size = size_of_val(&inner);
         let scoped = with_schema("t_x", inner);
         let bypass = without_schema(async {});
-        let tx = db.transaction(|tx| Box::pin(async move { tx.sql("SELECT 1").execute().await }));
+        let tx = db.transaction(async move |tx| tx.sql("SELECT 1").execute().await);
         println!(
             "future sizes ({} build): statement {} B, with_schema {} B over its future, \
              without_schema {} B, transaction {} B",

@@ -165,16 +165,16 @@ async fn migrate_all_and_models_through_pgbouncer() {
                                 .await?;
                         }
                     }
-                    db.transaction(|tx| {
+                    db.transaction({
                         let tenant = tenant.clone();
-                        Box::pin(async move {
+                        async move |tx| {
                             let n = TenantOrder::query().count(tx).await?;
                             tx.sql("INSERT INTO orders (customer) VALUES ($1)")
                                 .bind(format!("{tenant}-tx"))
                                 .execute()
                                 .await?;
                             Ok::<_, Error>(n)
-                        })
+                        }
                     })
                     .await
                 })
@@ -213,14 +213,12 @@ async fn an_abandoned_transaction_does_not_hold_the_pooler() {
         .unwrap();
     for _ in 0..3 {
         let stuck = with_schema("t_a", async {
-            db.transaction(|tx| {
-                Box::pin(async move {
-                    tx.sql("UPDATE marker SET tenant = tenant")
-                        .execute()
-                        .await?;
-                    pending::<()>().await;
-                    Ok::<_, Error>(())
-                })
+            db.transaction(async move |tx| {
+                tx.sql("UPDATE marker SET tenant = tenant")
+                    .execute()
+                    .await?;
+                pending::<()>().await;
+                Ok::<_, Error>(())
             })
             .await
         });

@@ -52,17 +52,15 @@ async fn concurrent_tasks_never_cross_tenants() {
                         .await?;
                     if (task + i) % 3 == 0 {
                         let e2 = expect.clone();
-                        db.transaction(|tx| {
-                            Box::pin(async move {
-                                let seen: String =
-                                    tx.sql("SELECT tenant FROM marker").fetch_scalar().await?;
-                                assert_eq!(seen, e2);
-                                tx.sql("INSERT INTO writes (tag) VALUES ($1)")
-                                    .bind(&e2)
-                                    .execute()
-                                    .await?;
-                                Ok::<_, Error>(())
-                            })
+                        db.transaction(async move |tx| {
+                            let seen: String =
+                                tx.sql("SELECT tenant FROM marker").fetch_scalar().await?;
+                            assert_eq!(seen, e2);
+                            tx.sql("INSERT INTO writes (tag) VALUES ($1)")
+                                .bind(&e2)
+                                .execute()
+                                .await?;
+                            Ok::<_, Error>(())
                         })
                         .await?;
                     }
@@ -129,16 +127,14 @@ async fn cancelled_statements_leave_no_wrong_schema_behind() {
                 } else if i % 4 == 1 {
                     // Cancel inside a transaction that wrote something.
                     let tag = a.clone();
-                    db.transaction(|tx| {
-                        Box::pin(async move {
-                            tx.sql("INSERT INTO writes (tag) VALUES ($1)")
-                                .bind(tag)
-                                .execute()
-                                .await?;
-                            tx.sql("SELECT tenant FROM marker, pg_sleep(0.002)")
-                                .fetch_scalar::<String>()
-                                .await
-                        })
+                    db.transaction(async move |tx| {
+                        tx.sql("INSERT INTO writes (tag) VALUES ($1)")
+                            .bind(tag)
+                            .execute()
+                            .await?;
+                        tx.sql("SELECT tenant FROM marker, pg_sleep(0.002)")
+                            .fetch_scalar::<String>()
+                            .await
                     })
                     .await
                 } else {
@@ -209,14 +205,12 @@ async fn failed_and_rolled_back_transactions_leave_the_connection_routable() {
 
     // A transaction that fails: nothing it wrote survives.
     let r: Result<(), Error> = with_schema(a, async {
-        db.transaction(|tx| {
-            Box::pin(async move {
-                tx.sql("INSERT INTO writes (tag) VALUES ('x')")
-                    .execute()
-                    .await?;
-                tx.sql("SELECT * FROM no_such_table").execute().await?;
-                Ok(())
-            })
+        db.transaction(async move |tx| {
+            tx.sql("INSERT INTO writes (tag) VALUES ('x')")
+                .execute()
+                .await?;
+            tx.sql("SELECT * FROM no_such_table").execute().await?;
+            Ok(())
         })
         .await
     })
@@ -232,26 +226,24 @@ async fn failed_and_rolled_back_transactions_leave_the_connection_routable() {
     // A savepoint rolled back after the user changed search_path inside it:
     // the transaction is still in its own schema.
     let seen = with_schema(a, async {
-        db.transaction(|tx| {
+        db.transaction({
             let b = b.clone();
-            Box::pin(async move {
+            async move |tx| {
                 let inner: Result<(), Error> = tx
-                    .transaction(|sp| {
-                        Box::pin(async move {
-                            let set = format!("SET LOCAL search_path TO {b}");
-                            sp.sql(sqlx::AssertSqlSafe(set)).execute().await?;
-                            let there: String =
-                                sp.sql("SELECT tenant FROM marker").fetch_scalar().await?;
-                            assert_eq!(there, b);
-                            Err(Error::RowNotFound)
-                        })
+                    .transaction(async move |sp| {
+                        let set = format!("SET LOCAL search_path TO {b}");
+                        sp.sql(sqlx::AssertSqlSafe(set)).execute().await?;
+                        let there: String =
+                            sp.sql("SELECT tenant FROM marker").fetch_scalar().await?;
+                        assert_eq!(there, b);
+                        Err(Error::RowNotFound)
                     })
                     .await;
                 assert!(inner.is_err());
                 tx.sql("SELECT tenant FROM marker")
                     .fetch_scalar::<String>()
                     .await
-            })
+            }
         })
         .await
     })
@@ -262,12 +254,12 @@ async fn failed_and_rolled_back_transactions_leave_the_connection_routable() {
     // A session-level SET committed inside a transaction changes the
     // connection's path for good; Strav sees it and re-routes.
     with_schema(a, async {
-        db.transaction(|tx| {
+        db.transaction({
             let c = c.clone();
-            Box::pin(async move {
+            async move |tx| {
                 let set = format!("SET search_path TO {c}");
                 tx.sql(sqlx::AssertSqlSafe(set)).execute().await
-            })
+            }
         })
         .await
     })
@@ -277,14 +269,14 @@ async fn failed_and_rolled_back_transactions_leave_the_connection_routable() {
 
     // The same through sqlx directly on the transaction's connection.
     with_schema(a, async {
-        db.transaction(|tx| {
+        db.transaction({
             let c = c.clone();
-            Box::pin(async move {
+            async move |tx| {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET search_path TO {c}")))
                     .execute(&mut *tx.connection().await)
                     .await?;
                 Ok::<_, Error>(())
-            })
+            }
         })
         .await
     })
@@ -323,15 +315,13 @@ async fn a_panic_inside_with_schema_leaks_nothing() {
     let joined = tokio::spawn(async move {
         with_schema(&a2, async {
             assert_eq!(marker(&db2).await?, a2);
-            db2.transaction(|tx| {
-                Box::pin(async move {
-                    tx.sql("INSERT INTO writes (tag) VALUES ('panic')")
-                        .execute()
-                        .await?;
-                    panic!("boom inside a transaction");
-                    #[allow(unreachable_code)]
-                    Ok::<_, Error>(())
-                })
+            db2.transaction(async move |tx| {
+                tx.sql("INSERT INTO writes (tag) VALUES ('panic')")
+                    .execute()
+                    .await?;
+                panic!("boom inside a transaction");
+                #[allow(unreachable_code)]
+                Ok::<_, Error>(())
             })
             .await
         })
@@ -492,4 +482,46 @@ async fn a_switch_cancelled_mid_flight_is_never_trusted() {
     // this iterates until enough switches really were cut off (up to 5,000
     // rounds; a loaded machine cuts fewer).
     assert!(cancelled >= 20, "only {cancelled} switches were cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_take_async_closures_that_borrow() {
+    let t = TestDb::new().await;
+    let db = t.database(1).await;
+    let tenants = marker_tenants(&db, 1).await;
+    let tag = String::from("borrowed, not cloned");
+    let n: i64 = with_schema(&tenants[0], async {
+        db.transaction(async |tx| {
+            tx.sql("INSERT INTO writes (tag) VALUES ($1)")
+                .bind(&tag)
+                .execute()
+                .await?;
+            // A savepoint borrows the same state; nothing is cloned per level.
+            tx.transaction(async |sp| {
+                sp.sql("INSERT INTO writes (tag) VALUES ($1)")
+                    .bind(&tag)
+                    .execute()
+                    .await
+            })
+            .await?;
+            tx.sql("SELECT count(*) FROM writes WHERE tag = $1")
+                .bind(&tag)
+                .fetch_scalar()
+                .await
+        })
+        .await
+    })
+    .await
+    .unwrap();
+    assert_eq!(n, 2);
+    // The future is Send: it runs on a spawned task.
+    let (db2, tenant) = (db.clone(), tenants[0].clone());
+    let spawned = tokio::spawn(async move {
+        with_schema(&tenant, async {
+            db2.transaction(async |tx| tx.sql("SELECT 1").execute().await)
+                .await
+        })
+        .await
+    });
+    assert_eq!(spawned.await.unwrap().unwrap(), 1);
 }

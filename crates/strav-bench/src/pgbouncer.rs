@@ -290,18 +290,16 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
             let ids: Vec<i64> = (0..5).map(|_| rng.random_range(1..=rows)).collect();
             Box::pin(async move {
                 with_schema(&tenant, async {
-                    db.transaction(|tx| {
-                        Box::pin(async move {
-                            for id in ids {
-                                let row: (i64, i64) = tx
-                                    .sql("SELECT id, total FROM orders WHERE id = $1")
-                                    .bind(id)
-                                    .fetch_one()
-                                    .await?;
-                                assert_eq!(row.0, id);
-                            }
-                            Ok::<_, strav_orm::Error>(())
-                        })
+                    db.transaction(async move |tx| {
+                        for id in ids {
+                            let row: (i64, i64) = tx
+                                .sql("SELECT id, total FROM orders WHERE id = $1")
+                                .bind(id)
+                                .fetch_one()
+                                .await?;
+                            assert_eq!(row.0, id);
+                        }
+                        Ok::<_, strav_orm::Error>(())
                     })
                     .await
                 })

@@ -326,7 +326,9 @@ impl ColumnType {
                 quote!(::std::string::String)
             }
             ColumnType::Uuid => quote!(::strav_orm::uuid::Uuid),
-            ColumnType::Timestamptz => quote!(::strav_orm::chrono::DateTime<::strav_orm::chrono::Utc>),
+            ColumnType::Timestamptz => {
+                quote!(::strav_orm::chrono::DateTime<::strav_orm::chrono::Utc>)
+            }
             ColumnType::Timestamp => quote!(::strav_orm::chrono::NaiveDateTime),
             ColumnType::Date => quote!(::strav_orm::chrono::NaiveDate),
             ColumnType::Time => quote!(::strav_orm::chrono::NaiveTime),

@@ -3,7 +3,6 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use sqlx::SqlSafeStr;
 
@@ -89,9 +88,24 @@ impl Database {
     /// Runs `f` in a transaction: commits when it returns `Ok`, rolls back on
     /// `Err` or panic (the panic then continues). Statements on `tx` run in
     /// the schema that was current when the transaction began.
+    ///
+    /// ```no_run
+    /// # async fn demo(db: strav_orm::Database) -> strav_orm::Result<()> {
+    /// let moved = db
+    ///     .transaction(async |tx| {
+    ///         tx.sql("UPDATE stock SET n = n - 1 WHERE id = $1").bind(1_i64).execute().await?;
+    ///         tx.sql("UPDATE stock SET n = n + 1 WHERE id = $1").bind(2_i64).execute().await
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The closure borrows the transaction (`&Tx` can be passed to any
+    /// number of calls) and whatever it uses from the surrounding scope; no
+    /// cloning per nested savepoint is needed (`tx.transaction(async |sp| ..)`).
     pub async fn transaction<F, T, E>(&self, f: F) -> std::result::Result<T, E>
     where
-        F: for<'c> FnOnce(&'c Tx) -> BoxFuture<'c, std::result::Result<T, E>>,
+        F: AsyncFnOnce(&Tx) -> std::result::Result<T, E>,
         E: From<Error>,
     {
         let tx = self.begin().await?;

@@ -10,9 +10,9 @@
 //!         .bind("pending")
 //!         .fetch_scalar()
 //!         .await?;
-//!     db.transaction(|tx| Box::pin(async move {
+//!     db.transaction(async |tx| {
 //!         tx.sql("UPDATE orders SET status = 'paid' WHERE id = $1").bind(7_i64).execute().await
-//!     }))
+//!     })
 //!     .await?;
 //!     Ok::<_, strav_orm::Error>(())
 //! })

@@ -1,4 +1,4 @@
-//! Transactions: `db.transaction(|tx| Box::pin(async move { ... }))`.
+//! Transactions: `db.transaction(async |tx| { ... })`.
 //!
 //! A transaction is routed once, when it begins, to the schema current at that
 //! moment; every statement inside runs there, even inside a later
@@ -11,7 +11,6 @@
 use std::ops::{Deref, DerefMut};
 use std::panic::AssertUnwindSafe;
 
-use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use sqlx::postgres::PgConnection;
 use sqlx::SqlSafeStr;
@@ -59,7 +58,7 @@ impl Tx {
     /// panic. The outer transaction goes on either way.
     pub async fn transaction<F, T, E>(&self, f: F) -> std::result::Result<T, E>
     where
-        F: for<'c> FnOnce(&'c Tx) -> BoxFuture<'c, std::result::Result<T, E>>,
+        F: AsyncFnOnce(&Tx) -> std::result::Result<T, E>,
         E: From<Error>,
     {
         let name = {

@@ -163,58 +163,54 @@ async fn find_by_transactions_queries_and_fixed_schema_models() {
 
         // create in a transaction: committed, and rolled back on error.
         let product = db
-            .transaction(|tx| {
-                Box::pin(async move {
-                    let p = TenantProduct::create(
+            .transaction(async move |tx| {
+                let p = TenantProduct::create(
+                    tx,
+                    NewTenantProduct {
+                        sku: "A-1".into(),
+                        name: "anvil".into(),
+                        price: Decimal::new(5000, 2),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                for (n, status) in [
+                    TenantOrderStatus::Pending,
+                    TenantOrderStatus::Paid,
+                    TenantOrderStatus::Pending,
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    TenantOrder::create(
                         tx,
-                        NewTenantProduct {
-                            sku: "A-1".into(),
-                            name: "anvil".into(),
-                            price: Decimal::new(5000, 2),
+                        NewTenantOrder {
+                            product_id: p.id,
+                            user_id: alice.id,
+                            status: Some(status),
+                            tags: Some(vec!["rush".into()]),
+                            note: Some(format!("{status}-{n}")),
                             ..Default::default()
                         },
                     )
                     .await?;
-                    for (n, status) in [
-                        TenantOrderStatus::Pending,
-                        TenantOrderStatus::Paid,
-                        TenantOrderStatus::Pending,
-                    ]
-                    .into_iter()
-                    .enumerate()
-                    {
-                        TenantOrder::create(
-                            tx,
-                            NewTenantOrder {
-                                product_id: p.id,
-                                user_id: alice.id,
-                                status: Some(status),
-                                tags: Some(vec!["rush".into()]),
-                                note: Some(format!("{status}-{n}")),
-                                ..Default::default()
-                            },
-                        )
-                        .await?;
-                    }
-                    Ok::<_, Error>(p)
-                })
+                }
+                Ok::<_, Error>(p)
             })
             .await?;
         let failed: Result<(), Error> = db
-            .transaction(|tx| {
-                Box::pin(async move {
-                    TenantProduct::create(
-                        tx,
-                        NewTenantProduct {
-                            sku: "B-1".into(),
-                            name: "rolled back".into(),
-                            price: Decimal::ONE,
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-                    Err(Error::RowNotFound)
-                })
+            .transaction(async move |tx| {
+                TenantProduct::create(
+                    tx,
+                    NewTenantProduct {
+                        sku: "B-1".into(),
+                        name: "rolled back".into(),
+                        price: Decimal::ONE,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                Err(Error::RowNotFound)
             })
             .await;
         assert!(failed.is_err());

@@ -39,14 +39,12 @@ async fn main() -> Result<(), Error> {
     // A request: everything inside with_schema runs in that tenant's schema.
     for (i, tenant) in TENANTS.iter().enumerate() {
         with_schema(*tenant, async {
-            db.transaction(|tx| {
-                Box::pin(async move {
-                    tx.sql("INSERT INTO orders (customer, total) VALUES ($1, $2::numeric)")
-                        .bind(format!("customer of {tenant}"))
-                        .bind(format!("{}.50", 10 * (i + 1)))
-                        .execute()
-                        .await
-                })
+            db.transaction(async move |tx| {
+                tx.sql("INSERT INTO orders (customer, total) VALUES ($1, $2::numeric)")
+                    .bind(format!("customer of {tenant}"))
+                    .bind(format!("{}.50", 10 * (i + 1)))
+                    .execute()
+                    .await
             })
             .await?;
             let (orders, customers): (i64, Vec<String>) = (

@@ -107,15 +107,13 @@ impl<'a> CloneSchema<'a> {
             // Owned: the savepoint's closure must not borrow past `'a`.
             let db = db.clone();
             return outer
-                .transaction(move |tx| {
-                    Box::pin(async move {
-                        // In the caller's transaction: not through `ensure`,
-                        // which would take a second connection (a deadlock on
-                        // a pool of one) and remember a registry the caller
-                        // may still roll back.
-                        registry::ensure_in(&db, tx).await?;
-                        copy(&db, tx, &source, &target, with_data).await
-                    })
+                .transaction(async move |tx| {
+                    // In the caller's transaction: not through `ensure`,
+                    // which would take a second connection (a deadlock on
+                    // a pool of one) and remember a registry the caller
+                    // may still roll back.
+                    registry::ensure_in(&db, tx).await?;
+                    copy(&db, tx, &source, &target, with_data).await
                 })
                 .await;
         }

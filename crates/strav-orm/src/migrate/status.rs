@@ -7,10 +7,10 @@ use serde::Serialize;
 use sqlx::AssertSqlSafe;
 
 use super::source::Migration;
+use super::tracking::TRACKING_TABLE;
 use crate::database::Database;
 use crate::error::Result;
 use crate::schema_name::SchemaIdent;
-use super::tracking::TRACKING_TABLE;
 use crate::search_path::SearchPath;
 
 /// A row of `strav_migrations`.
