@@ -4,6 +4,8 @@
 //! Tests that touch PostgreSQL make a database of their own
 //! (strav_tests::TestDb), so they run in parallel and leave nothing behind.
 
+mod support;
+
 mod clone;
 mod generate_migration;
 mod generate_models;

@@ -2,71 +2,20 @@
 //! `schema:create --migrate`: the real binary against a real PostgreSQL, one
 //! database and one project directory per test.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::Stdio;
 use std::time::Duration;
 
 use strav_orm::{with_schema, Database, SchemaManager};
 use strav_tests::TestDb;
 
-/// A project directory with `database/migrations/tenant/`, removed on drop.
-struct Project(PathBuf);
+use crate::support::{Project, Run};
 
-impl Project {
-    fn new(files: &[(&str, &str)]) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "strav-migrate-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        let p = Project(dir);
-        for (name, text) in files {
-            p.write(name, text);
-        }
-        p
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        let path = self.0.join("database/migrations/tenant").join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-
-    fn strav(&self, db: &TestDb, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_strav"));
-        c.args(args)
-            .current_dir(&self.0)
-            .env("DATABASE_URL", db.url())
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, db: &TestDb, args: &[&str]) -> Output {
-        self.strav(db, args).output().expect("run strav")
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+/// A project whose `database/migrations/tenant/` holds `files`, runs
+/// connecting to `t`.
+fn project(t: &TestDb, files: &[(&str, &str)]) -> Project {
+    Project::empty()
+        .with_database_url(t.url())
+        .with_migrations("tenant", files)
 }
 
 const ORDERS: (&str, &str) = (
@@ -113,19 +62,19 @@ async fn migrate_dry_run_status_and_rollback() {
     let t = TestDb::new().await;
     let db = t.database(2).await;
     tenants(&db, &names("m", 2)).await;
-    let p = Project::new(&[ORDERS, ORDERS_DOWN, TOTAL, TOTAL_DOWN]);
+    let p = project(&t, &[ORDERS, ORDERS_DOWN, TOTAL, TOTAL_DOWN]);
 
-    let dry = p.run(&t, &["migrate", "--scope=tenant", "--dry-run"]);
-    assert!(dry.status.success(), "{}", text(&dry));
-    let out = String::from_utf8_lossy(&dry.stdout);
+    let dry = p.strav(&["migrate", "--scope=tenant", "--dry-run"]).ok();
     assert!(
-        out.contains("m_000: would apply")
-            && out.contains("tenant/20260102000000_add_total.up.sql (in a transaction)"),
-        "{out}"
+        dry.stdout.contains("m_000: would apply")
+            && dry
+                .stdout
+                .contains("tenant/20260102000000_add_total.up.sql (in a transaction)"),
+        "{dry:#?}"
     );
     assert!(
-        out.contains("ALTER TABLE orders ADD COLUMN total"),
-        "prints the SQL: {out}"
+        dry.stdout.contains("ALTER TABLE orders ADD COLUMN total"),
+        "prints the SQL: {dry:#?}"
     );
     assert_eq!(
         applied(&db, "m_000").await,
@@ -133,27 +82,23 @@ async fn migrate_dry_run_status_and_rollback() {
         "a dry run changes nothing"
     );
 
-    let run = p.run(&t, &["migrate", "--scope=tenant"]);
-    assert!(run.status.success(), "{}", text(&run));
-    let out = String::from_utf8_lossy(&run.stdout);
+    let run = p.strav(&["migrate", "--scope=tenant"]).ok();
     assert!(
-        out.contains("m_001: applied 20260101000000, 20260102000000"),
-        "{out}"
+        run.stdout
+            .contains("m_001: applied 20260101000000, 20260102000000"),
+        "{run:#?}"
     );
     assert_eq!(
         applied(&db, "m_000").await,
         [20260101000000, 20260102000000]
     );
 
-    let again = p.run(&t, &["migrate", "--scope=tenant"]);
-    assert!(
-        String::from_utf8_lossy(&again.stdout).contains("m_000: nothing to do"),
-        "{}",
-        text(&again)
-    );
+    let again = p.strav(&["migrate", "--scope=tenant"]);
+    assert!(again.stdout.contains("m_000: nothing to do"), "{again:#?}");
 
-    let status = p.run(&t, &["migrate:status", "--scope=tenant", "--json"]);
-    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let v = p
+        .strav(&["migrate:status", "--scope=tenant", "--json"])
+        .json();
     assert_eq!(v[0]["pending"], serde_json::json!([]));
     assert_eq!(
         v[0]["applied"],
@@ -161,32 +106,33 @@ async fn migrate_dry_run_status_and_rollback() {
     );
 
     // Drift is reported and stops migrate for the schema.
-    p.write(TOTAL.0, "ALTER TABLE orders ADD COLUMN total bigint;");
-    let status = p.run(&t, &["migrate:status", "--scope=tenant"]);
-    assert!(
-        String::from_utf8_lossy(&status.stdout)
-            .contains("DRIFT in tenant/20260102000000_add_total.up.sql"),
-        "{}",
-        text(&status)
+    p.write_migration(
+        "tenant",
+        TOTAL.0,
+        "ALTER TABLE orders ADD COLUMN total bigint;",
     );
-    p.write(TOTAL.0, TOTAL.1);
+    let status = p.strav(&["migrate:status", "--scope=tenant"]);
+    assert!(
+        status
+            .stdout
+            .contains("DRIFT in tenant/20260102000000_add_total.up.sql"),
+        "{status:#?}"
+    );
+    p.write_migration("tenant", TOTAL.0, TOTAL.1);
 
-    let back = p.run(&t, &["rollback", "--scope=tenant"]);
-    assert!(back.status.success(), "{}", text(&back));
+    p.strav(&["rollback", "--scope=tenant"]).ok();
     assert_eq!(
         applied(&db, "m_000").await,
         Vec::<i64>::new(),
         "one batch held both"
     );
 
-    let bad = p.run(&t, &["rollback", "--scope=tenant", "--batch=0"]);
-    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
-    let unknown = p.run(&t, &["migrate", "--scope=billing"]);
-    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    p.strav(&["rollback", "--scope=tenant", "--batch=0"])
+        .exits(2);
+    let unknown = p.strav(&["migrate", "--scope=billing"]).exits(2);
     assert!(
-        String::from_utf8_lossy(&unknown.stderr).contains("the domains found are: tenant"),
-        "{}",
-        text(&unknown)
+        unknown.stderr.contains("the domains found are: tenant"),
+        "{unknown:#?}"
     );
 }
 
@@ -201,23 +147,21 @@ async fn all_schemas_reports_one_failure_and_a_rerun_migrates_only_it() {
     })
     .await
     .unwrap();
-    let p = Project::new(&[ORDERS, TOTAL]);
-    let run = p.run(&t, &["migrate:all-schemas", "--jobs", "3"]);
-    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
-    let out = String::from_utf8_lossy(&run.stdout);
+    let p = project(&t, &[ORDERS, TOTAL]);
+    let run = p.strav(&["migrate:all-schemas", "--jobs", "3"]).exits(1);
     assert!(
-        out.contains("a_003: FAILED") && out.contains("already exists"),
-        "{out}"
+        run.stdout.contains("a_003: FAILED") && run.stdout.contains("already exists"),
+        "{run:#?}"
     );
     assert!(
-        out.contains("migrated 5, already current 0, failed 1"),
-        "{out}"
+        run.stdout
+            .contains("migrated 5, already current 0, failed 1"),
+        "{run:#?}"
     );
     assert_eq!(applied(&db, "a_003").await, Vec::<i64>::new(), "untouched");
     assert!(
-        String::from_utf8_lossy(&run.stderr).contains("a_000: applied"),
-        "plain progress lines off a terminal: {}",
-        text(&run)
+        run.stderr.contains("a_000: applied"),
+        "plain progress lines off a terminal: {run:#?}"
     );
 
     with_schema("a_003", async {
@@ -225,12 +169,12 @@ async fn all_schemas_reports_one_failure_and_a_rerun_migrates_only_it() {
     })
     .await
     .unwrap();
-    let rerun = p.run(&t, &["migrate:all-schemas"]);
-    assert!(rerun.status.success(), "{}", text(&rerun));
+    let rerun = p.strav(&["migrate:all-schemas"]).ok();
     assert!(
-        String::from_utf8_lossy(&rerun.stdout).contains("migrated 1, already current 5, failed 0"),
-        "{}",
-        text(&rerun)
+        rerun
+            .stdout
+            .contains("migrated 1, already current 5, failed 0"),
+        "{rerun:#?}"
     );
 }
 
@@ -240,28 +184,26 @@ async fn two_runs_at_once_apply_everything_exactly_once() {
     let db = t.database(2).await;
     let all = names("c", 12);
     tenants(&db, &all).await;
-    let p = Project::new(&[
-        ORDERS,
-        (
-            "20260103000000_slow.up.sql",
-            "CREATE TABLE slow (x int); SELECT pg_sleep(0.01);",
-        ),
-    ]);
-    let a = p
-        .strav(&t, &["migrate:all-schemas", "--jobs", "3"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let b = p
-        .strav(&t, &["migrate:all-schemas", "--jobs", "3"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
-    assert!(a.status.success(), "{}", text(&a));
-    assert!(b.status.success(), "{}", text(&b));
+    let p = project(
+        &t,
+        &[
+            ORDERS,
+            (
+                "20260103000000_slow.up.sql",
+                "CREATE TABLE slow (x int); SELECT pg_sleep(0.01);",
+            ),
+        ],
+    );
+    let start = || {
+        p.command(&["migrate:all-schemas", "--jobs", "3"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    Run::from(a.wait_with_output().unwrap()).ok();
+    Run::from(b.wait_with_output().unwrap()).ok();
     for s in &all {
         assert_eq!(
             applied(&db, s).await,
@@ -277,16 +219,19 @@ async fn a_run_killed_halfway_converges_on_the_next() {
     let db = t.database(2).await;
     let all = names("k", 30);
     tenants(&db, &all).await;
-    let p = Project::new(&[
-        ORDERS,
-        (
-            "20260103000000_slow.up.sql",
-            "CREATE TABLE slow (x int); INSERT INTO slow VALUES (1); SELECT pg_sleep(0.05);",
-        ),
-        TOTAL,
-    ]);
+    let p = project(
+        &t,
+        &[
+            ORDERS,
+            (
+                "20260103000000_slow.up.sql",
+                "CREATE TABLE slow (x int); INSERT INTO slow VALUES (1); SELECT pg_sleep(0.05);",
+            ),
+            TOTAL,
+        ],
+    );
     let mut child = p
-        .strav(&t, &["migrate:all-schemas", "--jobs", "2"])
+        .command(&["migrate:all-schemas", "--jobs", "2"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -324,8 +269,7 @@ async fn a_run_killed_halfway_converges_on_the_next() {
         "the run finished before it was killed; the test lost its point"
     );
 
-    let rerun = p.run(&t, &["migrate:all-schemas"]);
-    assert!(rerun.status.success(), "{}", text(&rerun));
+    p.strav(&["migrate:all-schemas"]).ok();
     for s in &all {
         assert_eq!(
             applied(&db, s).await,
@@ -345,23 +289,17 @@ async fn a_run_killed_halfway_converges_on_the_next() {
 async fn schema_create_migrate_onboards_a_tenant() {
     let t = TestDb::new().await;
     let db = t.database(1).await;
-    let p = Project::new(&[ORDERS, TOTAL]);
-    let run = p.run(&t, &["schema:create", "acme", "--migrate"]);
-    assert!(run.status.success(), "{}", text(&run));
+    let p = project(&t, &[ORDERS, TOTAL]);
+    let run = p.strav(&["schema:create", "acme", "--migrate"]).ok();
     assert!(
-        String::from_utf8_lossy(&run.stdout)
+        run.stdout
             .contains("created schema acme (domain tenant) and applied 2 migration(s)"),
-        "{}",
-        text(&run)
+        "{run:#?}"
     );
     assert_eq!(applied(&db, "acme").await, [20260101000000, 20260102000000]);
-    let missing = Project::new(&[]);
-    std::fs::create_dir_all(missing.path()).unwrap();
-    let run = missing.run(&t, &["schema:create", "other", "--migrate"]);
-    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
-    assert!(
-        String::from_utf8_lossy(&run.stderr).contains("no migrations directory"),
-        "{}",
-        text(&run)
-    );
+    let missing = project(&t, &[]);
+    let run = missing
+        .strav(&["schema:create", "other", "--migrate"])
+        .exits(2);
+    assert!(run.stderr.contains("no migrations directory"), "{run:#?}");
 }
