@@ -4,140 +4,49 @@
 //! never need a database.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-/// The outcome of one `strav` run.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success: {self:#?}");
-        self
-    }
-
-    #[track_caller]
-    fn fails(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "expected exit {code}: {self:#?}");
-        assert!(
-            self.stderr.ends_with('\n') && !self.stderr.ends_with("\n\n"),
-            "no trailing blank lines: {self:#?}"
-        );
-        self
-    }
-
-    fn stdout_lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-}
-
-/// A copy of the reference project, removed on drop.
-struct Project(tempfile::TempDir);
+use crate::support::{Project, UNREACHABLE_URL};
 
 const DOMAIN_FILES: [&str; 4] = ["factory.rs", "marketing.rs", "public.rs", "tenant.rs"];
 
-impl Project {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("strav-generate-models-")
-            .tempdir()
-            .expect("create a temp project");
-        let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
-        copy_dir(&reference.join("database"), &dir.path().join("database"));
-        copy_dir(&reference.join("config"), &dir.path().join("config"));
-        Project(dir)
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.0.path().join(rel)
-    }
-
-    fn read(&self, rel: &str) -> String {
-        fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let path = self.path(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
-
-    /// Replaces the first `from` in `rel` with `to`; `from` must be there.
-    fn edit(&self, rel: &str, from: &str, to: &str) {
-        let text = self.read(rel);
-        assert!(text.contains(from), "{rel} contains {from:?}");
-        self.write(rel, &text.replacen(from, to, 1));
-    }
-
-    fn strav(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_strav"))
-            .args(args)
-            .current_dir(self.0.path())
-            .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/nothing")
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("run strav");
-        Run {
-            // None means killed by a signal (a panic aborting, say): never fine.
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-            stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-        }
-    }
-
-    /// Every file under `rel` with its bytes and mtime, sorted; empty if absent.
-    fn snapshot(&self, rel: &str) -> Vec<(String, Vec<u8>, SystemTime)> {
-        let Ok(entries) = fs::read_dir(self.path(rel)) else {
-            return Vec::new();
-        };
-        let mut files: Vec<_> = entries
-            .map(|e| {
-                let path = e.unwrap().path();
-                (
-                    path.file_name().unwrap().to_string_lossy().into_owned(),
-                    fs::read(&path).unwrap(),
-                    fs::metadata(&path).unwrap().modified().unwrap(),
-                )
-            })
-            .collect();
-        files.sort();
-        files
-    }
-
-    /// Moves every file under `rel` an hour into the past, so that any rewrite,
-    /// even with the same bytes, shows in the mtime.
-    fn backdate(&self, rel: &str) -> SystemTime {
-        let past = SystemTime::now() - Duration::from_secs(3600);
-        for entry in fs::read_dir(self.path(rel)).unwrap() {
-            fs::File::options()
-                .write(true)
-                .open(entry.unwrap().path())
-                .unwrap()
-                .set_modified(past)
-                .unwrap();
-        }
-        past
-    }
+/// A copy of the reference project whose runs can reach no database.
+fn reference_project() -> Project {
+    Project::reference().with_database_url(UNREACHABLE_URL)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            fs::copy(&path, &target).unwrap();
-        }
+/// Every file under `rel` with its bytes and mtime, sorted; empty if absent.
+fn snapshot(p: &Project, rel: &str) -> Vec<(String, Vec<u8>, SystemTime)> {
+    let Ok(entries) = fs::read_dir(p.path(rel)) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .map(|e| {
+            let path = e.unwrap().path();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                fs::read(&path).unwrap(),
+                fs::metadata(&path).unwrap().modified().unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Moves every file under `rel` an hour into the past, so that any rewrite,
+/// even with the same bytes, shows in the mtime.
+fn backdate(p: &Project, rel: &str) -> SystemTime {
+    let past = SystemTime::now() - Duration::from_secs(3600);
+    for entry in fs::read_dir(p.path(rel)).unwrap() {
+        fs::File::options()
+            .write(true)
+            .open(entry.unwrap().path())
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
     }
+    past
 }
 
 fn names(files: &[(String, Vec<u8>, SystemTime)]) -> Vec<&str> {
@@ -151,7 +60,7 @@ const ADD_COLUMN: (&str, &str) = (
 
 #[test]
 fn scope_all_writes_mod_rs_and_every_domain() {
-    let p = Project::new();
+    let p = reference_project();
     let run = p.strav(&["generate:models", "--scope=all"]).ok();
     assert_eq!(
         run.stdout_lines(),
@@ -164,7 +73,7 @@ fn scope_all_writes_mod_rs_and_every_domain() {
         ]
     );
     assert_eq!(run.stderr, "");
-    let files = p.snapshot("src/models");
+    let files = snapshot(&p, "src/models");
     assert_eq!(
         names(&files),
         [
@@ -200,18 +109,18 @@ fn scope_all_writes_mod_rs_and_every_domain() {
 
 #[test]
 fn scope_defaults_to_all() {
-    let p = Project::new();
+    let p = reference_project();
     let run = p.strav(&["generate:models"]).ok();
     assert_eq!(run.stdout_lines().len(), 5, "{run:#?}");
-    assert_eq!(p.snapshot("src/models").len(), 5);
+    assert_eq!(snapshot(&p, "src/models").len(), 5);
 }
 
 #[test]
 fn a_second_run_changes_nothing_and_says_so() {
-    let p = Project::new();
+    let p = reference_project();
     p.strav(&["generate:models", "--scope=all"]).ok();
-    let past = p.backdate("src/models");
-    let before = p.snapshot("src/models");
+    let past = backdate(&p, "src/models");
+    let before = snapshot(&p, "src/models");
 
     let run = p.strav(&["generate:models", "--scope=all"]).ok();
     assert_eq!(
@@ -224,13 +133,13 @@ fn a_second_run_changes_nothing_and_says_so() {
             "unchanged src/models/tenant.rs",
         ]
     );
-    assert_eq!(p.snapshot("src/models"), before);
+    assert_eq!(snapshot(&p, "src/models"), before);
     assert!(before.iter().all(|(_, _, mtime)| *mtime == past));
 }
 
 #[test]
 fn a_changed_definition_rewrites_only_its_domain() {
-    let p = Project::new();
+    let p = reference_project();
     p.strav(&["generate:models"]).ok();
     p.edit(
         "database/schemas/tenant/orders.toml",
@@ -253,13 +162,13 @@ fn a_changed_definition_rewrites_only_its_domain() {
 
 #[test]
 fn scope_tenant_writes_only_tenant_rs_and_mod_rs() {
-    let p = Project::new();
+    let p = reference_project();
     let run = p.strav(&["generate:models", "--scope=tenant"]).ok();
     assert_eq!(
         run.stdout_lines(),
         ["wrote src/models/mod.rs", "wrote src/models/tenant.rs"]
     );
-    assert_eq!(names(&p.snapshot("src/models")), ["mod.rs", "tenant.rs"]);
+    assert_eq!(names(&snapshot(&p, "src/models")), ["mod.rs", "tenant.rs"]);
     // mod.rs declares every domain, so the other files are reported missing.
     assert_eq!(
         run.stderr,
@@ -277,9 +186,9 @@ fn scope_tenant_writes_only_tenant_rs_and_mod_rs() {
 
 #[test]
 fn scope_tenant_leaves_other_domains_alone() {
-    let p = Project::new();
+    let p = reference_project();
     p.strav(&["generate:models"]).ok();
-    let before = p.snapshot("src/models");
+    let before = snapshot(&p, "src/models");
     p.edit(
         "database/schemas/tenant/orders.toml",
         ADD_COLUMN.0,
@@ -304,7 +213,7 @@ fn scope_tenant_leaves_other_domains_alone() {
          src/models/marketing.rs (its domain is gone); run `strav generate:models \
          --scope=all` to update every domain\n"
     );
-    let after = p.snapshot("src/models");
+    let after = snapshot(&p, "src/models");
     for name in ["factory.rs", "marketing.rs", "public.rs"] {
         let find = |files: &[(String, Vec<u8>, SystemTime)]| {
             files.iter().find(|(n, _, _)| n == name).cloned().unwrap()
@@ -316,7 +225,7 @@ fn scope_tenant_leaves_other_domains_alone() {
 
 #[test]
 fn scope_all_removes_the_files_of_a_removed_domain() {
-    let p = Project::new();
+    let p = reference_project();
     p.strav(&["generate:models"]).ok();
     p.write("src/models/handwritten.rs", "// mine\n");
     fs::remove_dir_all(p.path("database/schemas/marketing")).unwrap();
@@ -349,7 +258,7 @@ fn scope_all_removes_the_files_of_a_removed_domain() {
 
 #[test]
 fn check_passes_when_up_to_date_and_fails_without_writing_when_not() {
-    let p = Project::new();
+    let p = reference_project();
     p.strav(&["generate:models"]).ok();
 
     let run = p.strav(&["generate:models", "--check"]).ok();
@@ -365,8 +274,8 @@ fn check_passes_when_up_to_date_and_fails_without_writing_when_not() {
         ADD_COLUMN.0,
         ADD_COLUMN.1,
     );
-    p.backdate("src/models");
-    let before = p.snapshot("src/models");
+    backdate(&p, "src/models");
+    let before = snapshot(&p, "src/models");
     let run = p.strav(&["generate:models", "--check"]).fails(1);
     assert_eq!(run.stdout, "would write src/models/tenant.rs\n");
     assert_eq!(
@@ -381,12 +290,12 @@ fn check_passes_when_up_to_date_and_fails_without_writing_when_not() {
         .strav(&["generate:models", "--check", "--scope=tenant"])
         .fails(1);
     assert_eq!(run.stdout, "would write src/models/tenant.rs\n");
-    assert_eq!(p.snapshot("src/models"), before, "--check wrote nothing");
+    assert_eq!(snapshot(&p, "src/models"), before, "--check wrote nothing");
 }
 
 #[test]
 fn check_without_generated_files_fails_and_creates_nothing() {
-    let p = Project::new();
+    let p = reference_project();
     let run = p.strav(&["generate:models", "--check"]).fails(1);
     assert_eq!(run.stdout_lines().len(), 5, "{run:#?}");
     assert!(run
@@ -398,7 +307,7 @@ fn check_without_generated_files_fails_and_creates_nothing() {
 
 #[test]
 fn an_unknown_scope_lists_the_domains_found() {
-    let p = Project::new();
+    let p = reference_project();
     let run = p.strav(&["generate:models", "--scope=tenants"]).fails(2);
     assert_eq!(run.stdout, "");
     assert_eq!(
@@ -411,7 +320,7 @@ fn an_unknown_scope_lists_the_domains_found() {
 
 #[test]
 fn malformed_definitions_are_all_reported_with_their_position() {
-    let p = Project::new();
+    let p = reference_project();
     p.write(
         "database/schemas/tenant/broken.toml",
         "[columns]\nid = { type = \"strng\", primary_key = true }\n",
@@ -450,14 +359,12 @@ fn malformed_definitions_are_all_reported_with_their_position() {
 
 #[test]
 fn a_missing_schemas_directory_says_where_it_looked() {
-    let p = Project::new();
+    let p = reference_project();
     fs::remove_dir_all(p.path("database")).unwrap();
     let run = p.strav(&["generate:models"]).fails(2);
     assert_eq!(run.stdout, "");
     assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
-    let looked = fs::canonicalize(p.0.path())
-        .unwrap()
-        .join("database/schemas");
+    let looked = fs::canonicalize(p.root()).unwrap().join("database/schemas");
     assert!(
         run.stderr
             .starts_with("error: no definitions to generate from: ")
@@ -477,7 +384,7 @@ fn a_missing_schemas_directory_says_where_it_looked() {
 
 #[test]
 fn an_empty_schemas_directory_is_an_error() {
-    let p = Project::new();
+    let p = reference_project();
     fs::remove_dir_all(p.path("database/schemas")).unwrap();
     fs::create_dir_all(p.path("database/schemas")).unwrap();
     let run = p.strav(&["generate:models"]).fails(2);
@@ -490,7 +397,7 @@ fn an_empty_schemas_directory_is_an_error() {
 
 #[test]
 fn the_configured_output_directory_is_honoured() {
-    let p = Project::new();
+    let p = reference_project();
     p.edit(
         "config/generators.toml",
         "models = \"src/models\"",
@@ -499,7 +406,7 @@ fn the_configured_output_directory_is_honoured() {
     let run = p.strav(&["generate:models", "--scope=all"]).ok();
     assert_eq!(run.stdout_lines()[0], "wrote src/gen/mod.rs");
     assert_eq!(
-        names(&p.snapshot("src/gen")),
+        names(&snapshot(&p, "src/gen")),
         [
             "factory.rs",
             "marketing.rs",
@@ -514,19 +421,19 @@ fn the_configured_output_directory_is_honoured() {
 
 #[test]
 fn without_a_naming_config_the_defaults_apply() {
-    let p = Project::new();
+    let p = reference_project();
     fs::remove_dir_all(p.path("config")).unwrap();
     p.strav(&["generate:models"]).ok();
     // Default prefix PascalCase(domain), default output src/models.
     assert!(p
         .read("src/models/factory.rs")
         .contains("pub struct FactoryMachine {"));
-    assert_eq!(p.snapshot("src/models").len(), 1 + DOMAIN_FILES.len());
+    assert_eq!(snapshot(&p, "src/models").len(), 1 + DOMAIN_FILES.len());
 }
 
 #[test]
 fn paths_can_be_given_on_the_command_line() {
-    let p = Project::new();
+    let p = reference_project();
     fs::rename(p.path("database/schemas"), p.path("defs")).unwrap();
     fs::rename(p.path("config/generators.toml"), p.path("naming.toml")).unwrap();
     let run = p
@@ -563,7 +470,7 @@ fn paths_can_be_given_on_the_command_line() {
 
 #[test]
 fn the_database_config_option_is_refused() {
-    let p = Project::new();
+    let p = reference_project();
     let run = p
         .strav(&["generate:models", "--config", "config/generators.toml"])
         .fails(2);
@@ -576,7 +483,7 @@ fn the_database_config_option_is_refused() {
 
 #[test]
 fn a_hand_written_file_in_the_way_is_never_overwritten() {
-    let p = Project::new();
+    let p = reference_project();
     p.write("src/models/mod.rs", "pub mod user;\n");
     let run = p.strav(&["generate:models"]).fails(2);
     assert_eq!(run.stdout, "");
@@ -587,7 +494,7 @@ fn a_hand_written_file_in_the_way_is_never_overwritten() {
     );
     assert_eq!(p.read("src/models/mod.rs"), "pub mod user;\n");
     assert_eq!(
-        names(&p.snapshot("src/models")),
+        names(&snapshot(&p, "src/models")),
         ["mod.rs"],
         "wrote nothing"
     );
@@ -595,7 +502,7 @@ fn a_hand_written_file_in_the_way_is_never_overwritten() {
 
 #[test]
 fn help_lists_the_command() {
-    let p = Project::new();
+    let p = reference_project();
     let run = p.strav(&["--help"]).ok();
     assert!(
         run.stdout

@@ -3,158 +3,35 @@
 //! project (`schemas/`) per test, so the tests run in parallel and leave
 //! nothing behind.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use strav_orm::sqlx::{self, AssertSqlSafe, Connection, PgConnection};
 use strav_tests::TestDb;
 
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+use crate::support::{Project, Run, UNREACHABLE_URL};
+
+/// A copy of the reference project, runs connecting to `db`.
+fn reference_project(db: &TestDb) -> Project {
+    Project::reference().with_database_url(db.url())
 }
 
-impl Run {
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success: {self:#?}");
-        self
-    }
-
-    #[track_caller]
-    fn fails(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "expected exit {code}: {self:#?}");
-        assert!(self.stderr.contains("error: "), "{self:#?}");
-        assert_eq!(self.stdout, "", "errors never reach stdout: {self:#?}");
-        self
-    }
-
-    /// The files a successful run says it wrote.
-    fn written(&self) -> Vec<PathBuf> {
-        self.stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix("wrote "))
-            .map(PathBuf::from)
-            .collect()
-    }
+fn generate(project: &Project, scope: &str, message: &str) -> Run {
+    project.strav(&[
+        "generate:migration",
+        &format!("--scope={scope}"),
+        &format!("--message={message}"),
+    ])
 }
 
-/// A copy of the reference project (definitions and naming config), removed on drop.
-struct Project {
-    dir: PathBuf,
-    url: String,
-}
-
-impl Project {
-    fn new(db: &TestDb) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "strav-genmig-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
-        copy_dir(&reference.join("database"), &dir.join("database"));
-        copy_dir(&reference.join("config"), &dir.join("config"));
-        Project { dir, url: db.url() }
-    }
-
-    fn strav(&self, args: &[&str]) -> Run {
-        self.strav_with_url(&self.url, args)
-    }
-
-    fn strav_with_url(&self, url: &str, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_strav"))
-            .args(args)
-            .current_dir(&self.dir)
-            .env("DATABASE_URL", url)
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("run strav");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-            stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-        }
-    }
-
-    fn generate(&self, scope: &str, message: &str) -> Run {
-        self.strav(&[
-            "generate:migration",
-            &format!("--scope={scope}"),
-            &format!("--message={message}"),
-        ])
-    }
-
-    fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
-        self.dir.join(rel)
-    }
-
-    fn read(&self, rel: impl AsRef<Path>) -> String {
-        std::fs::read_to_string(self.path(rel)).expect("read a project file")
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let path = self.path(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-
-    /// Replaces `from` by `to` in a definition file; `from` must be there.
-    fn edit(&self, rel: &str, from: &str, to: &str) {
-        let text = self.read(rel);
-        assert!(text.contains(from), "{rel} has no {from:?}");
-        self.write(rel, &text.replacen(from, to, 1));
-    }
-
-    fn migration_files(&self, domain: &str) -> Vec<String> {
-        let dir = self.path(format!("database/migrations/{domain}"));
-        let mut names: Vec<String> = match std::fs::read_dir(dir) {
-            Ok(entries) => entries
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        names.sort();
-        names
-    }
-
-    /// `(up, down)` of a run that wrote one migration.
-    #[track_caller]
-    fn written_pair(&self, run: &Run) -> (String, String) {
-        let written = run.written();
-        assert_eq!(written.len(), 2, "{run:#?}");
-        let up = written[0].to_string_lossy().into_owned();
-        let down = written[1].to_string_lossy().into_owned();
-        assert!(
-            up.ends_with(".up.sql") && down.ends_with(".down.sql"),
-            "{run:#?}"
-        );
-        (self.read(&up), self.read(&down))
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
+/// `(up, down)` of a run that wrote one migration.
+#[track_caller]
+fn written_pair(project: &Project, run: &Run) -> (String, String) {
+    let written = run.written();
+    assert_eq!(written.len(), 2, "{run:#?}");
+    assert!(
+        written[0].to_string_lossy().ends_with(".up.sql")
+            && written[1].to_string_lossy().ends_with(".down.sql"),
+        "{run:#?}"
+    );
+    (project.read(&written[0]), project.read(&written[1]))
 }
 
 /// Runs `sql` with `schema` (created if needed) and then `public` on the path,
@@ -255,8 +132,8 @@ fn statements(sql: &str) -> Vec<String> {
 /// Writes the first migration of `public` and applies it to `public`: tenant,
 /// factory and marketing tables reference public.users and public.organizations.
 async fn public_in_place(project: &Project, db: &TestDb) {
-    let run = project.generate("public", "create public").ok();
-    let (up, _) = project.written_pair(&run);
+    let run = generate(project, "public", "create public").ok();
+    let (up, _) = written_pair(project, &run);
     apply(db, "public", &up).await;
 }
 
@@ -266,7 +143,7 @@ async fn the_create_statements_of_every_reference_domain_plan_nothing() {
     // equal to the definitions, for every type, default and key the reference
     // schemas use.
     let db = TestDb::new().await;
-    let project = Project::new(&db);
+    let project = reference_project(&db);
     let catalog = strav_codegen::Project::load(
         &project.path("database/schemas"),
         Some(&project.path("config/generators.toml")),
@@ -276,17 +153,14 @@ async fn the_create_statements_of_every_reference_domain_plan_nothing() {
     .unwrap();
     for domain in ["public", "factory", "tenant", "marketing"] {
         let sql = strav_codegen::ddl::create_domain_sql(&catalog, domain).unwrap();
-        project.write(
-            &format!("database/migrations/{domain}/20200101000000_create.up.sql"),
-            &sql,
-        );
+        project.write_migration(domain, "20200101000000_create.up.sql", &sql);
         // Other domains reference public and factory.
         if domain == "public" || domain == "factory" {
             apply(&db, domain, &sql).await;
         }
     }
     for domain in ["public", "factory", "tenant", "marketing"] {
-        let run = project.generate(domain, "nothing").ok();
+        let run = generate(&project, domain, "nothing").ok();
         assert_eq!(
             run.stdout,
             format!("no changes: the migrations of {domain} already match its definitions\n"),
@@ -301,10 +175,10 @@ async fn the_create_statements_of_every_reference_domain_plan_nothing() {
 #[tokio::test]
 async fn a_first_run_creates_everything_and_a_second_finds_nothing() {
     let db = TestDb::new().await;
-    let project = Project::new(&db);
+    let project = reference_project(&db);
     public_in_place(&project, &db).await;
 
-    let run = project.generate("tenant", "add orders table").ok();
+    let run = generate(&project, "tenant", "add orders table").ok();
     let written = run.written();
     assert_eq!(written.len(), 2, "{run:#?}");
     let up_name = written[0]
@@ -321,7 +195,7 @@ async fn a_first_run_creates_everything_and_a_second_finds_nothing() {
         written[0].starts_with("database/migrations/tenant"),
         "{written:?}"
     );
-    let (up, down) = project.written_pair(&run);
+    let (up, down) = written_pair(&project, &run);
     assert!(up.starts_with("-- add orders table\n"), "{up}");
     for expected in [
         "CREATE TYPE order_status AS ENUM ('pending', 'paid', 'shipped', 'on_hold', 'cancelled');",
@@ -370,7 +244,7 @@ async fn a_first_run_creates_everything_and_a_second_finds_nothing() {
     apply(&db, "fresh", &down).await;
     assert_eq!(describe(&db, "fresh").await, Vec::<String>::new());
 
-    let again = project.generate("tenant", "again").ok();
+    let again = generate(&project, "tenant", "again").ok();
     assert_eq!(
         again.stdout,
         "no changes: the migrations of tenant already match its definitions\n"
@@ -386,10 +260,10 @@ async fn a_first_run_creates_everything_and_a_second_finds_nothing() {
 #[tokio::test]
 async fn edits_become_exactly_those_changes_and_down_reverts_them() {
     let db = TestDb::new().await;
-    let project = Project::new(&db);
+    let project = reference_project(&db);
     public_in_place(&project, &db).await;
-    let first = project.generate("tenant", "create tenant").ok();
-    let (first_up, _) = project.written_pair(&first);
+    let first = generate(&project, "tenant", "create tenant").ok();
+    let (first_up, _) = written_pair(&project, &first);
     apply(&db, "scratch", &first_up).await;
     let before = describe(&db, "scratch").await;
 
@@ -410,8 +284,8 @@ async fn edits_become_exactly_those_changes_and_down_reverts_them() {
         "note        = { type = \"text\", nullable = true }",
         "note        = { type = \"text\" }",
     );
-    let run = project.generate("tenant", "coupons, refunds").ok();
-    let (up, down) = project.written_pair(&run);
+    let run = generate(&project, "tenant", "coupons, refunds").ok();
+    let (up, down) = written_pair(&project, &run);
     assert_eq!(
         statements(&up),
         [
@@ -472,16 +346,16 @@ async fn edits_become_exactly_those_changes_and_down_reverts_them() {
         "{reverted:#?}"
     );
 
-    let again = project.generate("tenant", "again").ok();
+    let again = generate(&project, "tenant", "again").ok();
     assert!(again.stdout.starts_with("no changes"), "{again:#?}");
 }
 
 #[tokio::test]
 async fn works_with_no_tenant_schema_at_all() {
     let db = TestDb::new().await;
-    let project = Project::new(&db);
+    let project = reference_project(&db);
     public_in_place(&project, &db).await;
-    project.generate("tenant", "create tenant").ok();
+    generate(&project, "tenant", "create tenant").ok();
     // A second run applies the first migration to the shadow schema: still no
     // tenant needed, and none appears.
     project.edit(
@@ -489,8 +363,8 @@ async fn works_with_no_tenant_schema_at_all() {
         "name        = \"text\"",
         "name        = \"text\"\nsummary     = { type = \"text\", nullable = true }",
     );
-    let run = project.generate("tenant", "product summary").ok();
-    let (up, _) = project.written_pair(&run);
+    let run = generate(&project, "tenant", "product summary").ok();
+    let (up, _) = written_pair(&project, &run);
     assert_eq!(
         statements(&up),
         ["ALTER TABLE products ADD COLUMN summary text"]
@@ -510,15 +384,16 @@ async fn works_with_no_tenant_schema_at_all() {
 #[tokio::test]
 async fn no_shadow_schema_is_left_behind_even_when_a_migration_fails() {
     let db = TestDb::new().await;
-    let project = Project::new(&db);
+    let project = reference_project(&db);
     public_in_place(&project, &db).await;
-    project.generate("tenant", "create tenant").ok();
-    project.write(
-        "database/migrations/tenant/29990101000000_broken.up.sql",
+    generate(&project, "tenant", "create tenant").ok();
+    project.write_migration(
+        "tenant",
+        "29990101000000_broken.up.sql",
         "CREATE TABLE broken (id no_such_type);\n",
     );
     let files_before = project.migration_files("tenant");
-    let run = project.generate("tenant", "after the broken one").fails(1);
+    let run = generate(&project, "tenant", "after the broken one").errors(1);
     assert!(
         run.stderr.contains("tenant/29990101000000_broken.up.sql"),
         "the error names the file: {run:#?}"
@@ -536,7 +411,7 @@ async fn no_shadow_schema_is_left_behind_even_when_a_migration_fails() {
 #[tokio::test]
 async fn the_public_domain_works_the_same() {
     let db = TestDb::new().await;
-    let project = Project::new(&db);
+    let project = reference_project(&db);
     public_in_place(&project, &db).await;
     project.edit(
         "database/schemas/public/users.toml",
@@ -548,8 +423,8 @@ async fn the_public_domain_works_the_same() {
         "seats       = { type = \"integer\", default = 5 }",
         "seats       = { type = \"integer\", default = 10 }",
     );
-    let run = project.generate("public", "nicknames").ok();
-    let (up, down) = project.written_pair(&run);
+    let run = generate(&project, "public", "nicknames").ok();
+    let (up, down) = written_pair(&project, &run);
     assert_eq!(
         statements(&up),
         [
@@ -573,16 +448,16 @@ async fn the_public_domain_works_the_same() {
 #[tokio::test]
 async fn a_rename_is_written_as_drop_and_add_with_a_warning() {
     let db = TestDb::new().await;
-    let project = Project::new(&db);
+    let project = reference_project(&db);
     public_in_place(&project, &db).await;
-    project.generate("tenant", "create tenant").ok();
+    generate(&project, "tenant", "create tenant").ok();
     project.edit(
         "database/schemas/tenant/orders.toml",
         "ship_by     = {",
         "ship_on     = {",
     );
-    let run = project.generate("tenant", "rename ship_by").ok();
-    let (up, _) = project.written_pair(&run);
+    let run = generate(&project, "tenant", "rename ship_by").ok();
+    let (up, _) = written_pair(&project, &run);
     assert_eq!(
         statements(&up),
         [
@@ -603,15 +478,15 @@ async fn a_rename_is_written_as_drop_and_add_with_a_warning() {
 #[tokio::test]
 async fn bad_input_exits_2_and_a_dead_database_1() {
     let db = TestDb::new().await;
-    let project = Project::new(&db);
+    let project = reference_project(&db);
 
-    let run = project.generate("nope", "x").fails(2);
+    let run = generate(&project, "nope", "x").errors(2);
     assert!(
         run.stderr
             .contains("unknown scope \"nope\"; the domains found in database/schemas are: factory, marketing, public, tenant"),
         "{run:#?}"
     );
-    let run = project.generate("tenant", " -- !!").fails(2);
+    let run = generate(&project, "tenant", " -- !!").errors(2);
     assert!(run.stderr.contains("empty file name"), "{run:#?}");
 
     project.edit(
@@ -619,8 +494,7 @@ async fn bad_input_exits_2_and_a_dead_database_1() {
         "name        = \"text\"",
         "name        = \"strng\"",
     );
-    let run = project.generate("tenant", "x");
-    assert_eq!(run.code, 2, "{run:#?}");
+    let run = generate(&project, "tenant", "x").exits(2);
     assert!(
         run.stderr.contains("products.toml:") && run.stderr.contains("unknown type `strng`"),
         "file:line:col: {run:#?}"
@@ -633,11 +507,12 @@ async fn bad_input_exits_2_and_a_dead_database_1() {
 
     // A migration of a fixed domain that names its own schema would reach the
     // real schema when replayed into the shadow one: refused before connecting.
-    project.write(
-        "database/migrations/public/20200101000000_qualified.up.sql",
+    project.write_migration(
+        "public",
+        "20200101000000_qualified.up.sql",
         "CREATE TABLE public.notes (id int);\n",
     );
-    let run = project.generate("public", "x").fails(2);
+    let run = generate(&project, "public", "x").errors(2);
     assert!(
         run.stderr
             .contains("public/20200101000000_qualified.up.sql: names its own schema"),
@@ -647,10 +522,10 @@ async fn bad_input_exits_2_and_a_dead_database_1() {
 
     let run = project
         .strav_with_url(
-            "postgres://postgres@127.0.0.1:1/nowhere",
+            UNREACHABLE_URL,
             &["generate:migration", "--scope=tenant", "--message=x"],
         )
-        .fails(1);
+        .errors(1);
     assert!(run.stderr.contains("cannot connect"), "{run:#?}");
     assert!(project.migration_files("tenant").is_empty());
 }

@@ -2,77 +2,10 @@
 //! PostgreSQL, one database (strav_tests::TestDb) and one empty working
 //! directory per test.
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
-
-use serde_json::Value;
 use strav_orm::sqlx::{self, AssertSqlSafe, Connection, Executor};
 use strav_tests::TestDb;
 
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success: {self:#?}");
-        assert_eq!(self.stderr, "", "nothing on stderr: {self:#?}");
-        self
-    }
-
-    /// Exit `code` with one `error: ` line on stderr and nothing on stdout.
-    #[track_caller]
-    fn fails(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "expected exit {code}: {self:#?}");
-        assert!(self.stderr.starts_with("error: "), "{self:#?}");
-        assert_eq!(self.stderr.lines().count(), 1, "one line: {self:#?}");
-        assert_eq!(self.stdout, "", "errors never reach stdout: {self:#?}");
-        self
-    }
-}
-
-/// An empty working directory (no config/database.toml), removed on drop.
-struct Cwd(PathBuf);
-
-impl Cwd {
-    fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "strav-cli-clone-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Cwd(dir)
-    }
-
-    fn strav(&self, url: &str, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_strav"))
-            .args(args)
-            .current_dir(&self.0)
-            .env("DATABASE_URL", url)
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("run strav");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
-    }
-}
-
-impl Drop for Cwd {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::support::{Project, UNREACHABLE_URL};
 
 /// A tenant like the reference domain, at migration version 2, with rows.
 const ACME: &str = "
@@ -128,27 +61,14 @@ async fn scalar(db: &TestDb, sql: &str) -> i64 {
     n
 }
 
-fn listed(run: &Run) -> Vec<(String, String)> {
-    let list: Value = serde_json::from_str(&run.stdout).unwrap();
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["name"].as_str().unwrap().to_owned(),
-                s["domain"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn clones_structure_and_version_and_registers_the_clone() {
     let db = with_acme().await;
-    let url = db.url();
-    let cwd = Cwd::new();
+    let project = Project::empty().with_database_url(db.url());
 
-    let run = cwd.strav(&url, &["schema:clone", "acme", "acme_copy"]).ok();
+    let run = project
+        .strav(&["schema:clone", "acme", "acme_copy"])
+        .ok_quiet();
     assert_eq!(
         run.stdout,
         "cloned schema acme into acme_copy (4 tables, 0 rows copied)\n"
@@ -183,12 +103,15 @@ async fn clones_structure_and_version_and_registers_the_clone() {
         3
     );
     // Unregistered source: the clone is a tenant.
-    let run = cwd.strav(&url, &["schema:list", "--json"]).ok();
-    assert_eq!(listed(&run), [("acme_copy".into(), "tenant".into())]);
+    let run = project.strav(&["schema:list", "--json"]).ok_quiet();
+    assert_eq!(
+        run.listed_schemas(),
+        [("acme_copy".into(), "tenant".into())]
+    );
 
-    let run = cwd
-        .strav(&url, &["schema:clone", "acme", "acme_full", "--with-data"])
-        .ok();
+    let run = project
+        .strav(&["schema:clone", "acme", "acme_full", "--with-data"])
+        .ok_quiet();
     assert_eq!(
         run.stdout,
         "cloned schema acme into acme_full (4 tables, 7 rows copied)\n"
@@ -204,16 +127,16 @@ async fn clones_structure_and_version_and_registers_the_clone() {
     );
 
     // A registered source passes its domain on.
-    let run = cwd
-        .strav(&url, &["schema:clone", "acme_full", "acme_again"])
-        .ok();
+    let run = project
+        .strav(&["schema:clone", "acme_full", "acme_again"])
+        .ok_quiet();
     assert_eq!(
         run.stdout,
         "cloned schema acme_full into acme_again (4 tables, 0 rows copied)\n"
     );
-    let run = cwd.strav(&url, &["schema:list", "--json"]).ok();
+    let run = project.strav(&["schema:list", "--json"]).ok_quiet();
     assert_eq!(
-        listed(&run),
+        run.listed_schemas(),
         [
             ("acme_again".into(), "tenant".into()),
             ("acme_copy".into(), "tenant".into()),
@@ -225,39 +148,37 @@ async fn clones_structure_and_version_and_registers_the_clone() {
 #[tokio::test]
 async fn bad_input_exits_2_and_leaves_nothing() {
     let db = with_acme().await;
-    let url = db.url();
-    let cwd = Cwd::new();
+    let project = Project::empty().with_database_url(db.url());
 
-    let run = cwd
-        .strav(&url, &["schema:clone", "nope", "acme_copy"])
-        .fails(2);
+    let run = project
+        .strav(&["schema:clone", "nope", "acme_copy"])
+        .errors_in_one_line(2);
     assert_eq!(run.stderr, "error: schema \"nope\" does not exist\n");
 
-    let run = cwd.strav(&url, &["schema:clone", "acme", "acme"]).fails(2);
+    let run = project
+        .strav(&["schema:clone", "acme", "acme"])
+        .errors_in_one_line(2);
     assert_eq!(run.stderr, "error: schema \"acme\" already exists\n");
-    let run = cwd
-        .strav(&url, &["schema:clone", "acme", "public"])
-        .fails(2);
+    let run = project
+        .strav(&["schema:clone", "acme", "public"])
+        .errors_in_one_line(2);
     assert!(
         run.stderr.contains("invalid schema name \"public\""),
         "{run:#?}"
     );
-    let run = cwd
-        .strav(&url, &["schema:clone", "Acme", "acme_copy"])
-        .fails(2);
+    let run = project
+        .strav(&["schema:clone", "Acme", "acme_copy"])
+        .errors_in_one_line(2);
     assert!(
         run.stderr.contains("invalid schema name \"Acme\""),
         "{run:#?}"
     );
     // A name is checked before connecting.
-    cwd.strav(
-        "postgres://postgres@127.0.0.1:1/x",
-        &["schema:clone", "acme", "a-b"],
-    )
-    .fails(2);
+    project
+        .strav_with_url(UNREACHABLE_URL, &["schema:clone", "acme", "a-b"])
+        .errors_in_one_line(2);
     // Usage errors are clap's, also exit 2.
-    let run = cwd.strav(&url, &["schema:clone", "acme"]);
-    assert_eq!(run.code, 2, "{run:#?}");
+    project.strav(&["schema:clone", "acme"]).exits(2);
 
     assert_eq!(
         scalar(
@@ -275,13 +196,10 @@ async fn bad_input_exits_2_and_leaves_nothing() {
 
 #[tokio::test]
 async fn database_failures_exit_1() {
-    let cwd = Cwd::new();
-    let run = cwd
-        .strav(
-            "postgres://postgres@127.0.0.1:1/x",
-            &["schema:clone", "acme", "acme_copy"],
-        )
-        .fails(1);
+    let project = Project::empty().with_database_url(UNREACHABLE_URL);
+    let run = project
+        .strav(&["schema:clone", "acme", "acme_copy"])
+        .errors_in_one_line(1);
     assert!(
         run.stderr
             .starts_with("error: cannot connect to the database at 127.0.0.1:1/x: "),
@@ -295,9 +213,9 @@ async fn database_failures_exit_1() {
         .await
         .unwrap();
     conn.close().await.ok();
-    let run = cwd
-        .strav(&db.url(), &["schema:clone", "acme", "acme_copy"])
-        .fails(1);
+    let run = project
+        .strav_with_url(&db.url(), &["schema:clone", "acme", "acme_copy"])
+        .errors_in_one_line(1);
     assert!(
         run.stderr.contains("partitioned table acme.events"),
         "{run:#?}"
