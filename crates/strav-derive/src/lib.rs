@@ -9,6 +9,8 @@ mod attrs;
 mod embed;
 mod enums;
 mod model;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
