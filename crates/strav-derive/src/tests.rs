@@ -1,8 +1,11 @@
 //! Snapshot tests of what each macro expands to, printed as formatted Rust
-//! so a change to the generated code reads as a diff of code in review.
+//! so a change to the generated code reads as a diff of code in review,
+//! and of the errors misuse gets, with where each points.
 //!
-//! Each snapshot's header repeats the input it was expanded from. Spans do
-//! not show here; the trybuild tests under `tests/ui` cover those.
+//! They run the macros over `proc_macro2` tokens: read, check, expand, as
+//! the entry points do. Each snapshot's header repeats its input. Spans
+//! inside the generated code do not show here; the trybuild tests under
+//! `tests/ui` cover what they make the compiler say.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -26,14 +29,6 @@ fn assert_expands(
     });
 }
 
-fn model(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
-    crate::model::expand(input)
-}
-
-fn enumeration(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
-    crate::enums::expand(input)
-}
-
 #[test]
 fn model_per_tenant_with_enum_column_and_generated_key() {
     assert_expands(
@@ -51,7 +46,7 @@ fn model_per_tenant_with_enum_column_and_generated_key() {
                 pub note: Option<String>,
             }
         },
-        model,
+        crate::model,
     );
 }
 
@@ -69,7 +64,7 @@ fn model_fixed_schema() {
                 pub role: String,
             }
         },
-        model,
+        crate::model,
     );
 }
 
@@ -87,7 +82,7 @@ fn model_composite_key() {
                 qty: i32,
             }
         },
-        model,
+        crate::model,
     );
 }
 
@@ -103,7 +98,7 @@ fn model_without_primary_key() {
                 at: chrono::DateTime<chrono::Utc>,
             }
         },
-        model,
+        crate::model,
     );
 }
 
@@ -123,7 +118,7 @@ fn model_renamed_columns_and_raw_identifiers() {
                 pub placed: chrono::DateTime<chrono::Utc>,
             }
         },
-        model,
+        crate::model,
     );
 }
 
@@ -139,7 +134,7 @@ fn model_with_new_struct_options() {
                 pub body: String,
             }
         },
-        model,
+        crate::model,
     );
 }
 
@@ -157,13 +152,13 @@ fn enum_with_renamed_variant() {
                 PartlyRefunded,
             }
         },
-        enumeration,
+        crate::pg_enum,
     );
 }
 
 #[test]
 fn embed_migrations_from_fixture_directory() {
-    let output = crate::embed::expand(syn::parse_quote!("tests/fixtures/migrations"))
+    let output = crate::migrations(&syn::parse_quote!("tests/fixtures/migrations"))
         .expect("the fixture directory is readable");
     // `include_str!` takes absolute paths; the checkout's location is no
     // part of what the snapshot pins down.
@@ -214,7 +209,7 @@ struct Order {
 }
 "#;
     insta::with_settings!({ description => source, omit_expression => true }, {
-        insta::assert_snapshot!("model_errors", errors(source, model));
+        insta::assert_snapshot!("model_errors", errors(source, crate::model));
     });
 }
 
@@ -225,7 +220,7 @@ fn model_of_the_wrong_shape_is_one_error() {
         r#"#[strav(tabel = "x")] struct Order(i64);"#,
         r#"#[strav(tabel = "x")] struct Order<T> { id: T }"#,
     ];
-    let text: String = source.iter().map(|s| errors(s, model)).collect();
+    let text: String = source.iter().map(|s| errors(s, crate::model)).collect();
     insta::with_settings!({ description => source.join("\n"), omit_expression => true }, {
         insta::assert_snapshot!("model_shape_errors", text);
     });
@@ -244,7 +239,7 @@ enum Status {
 }
 "#;
     insta::with_settings!({ description => source, omit_expression => true }, {
-        insta::assert_snapshot!("enum_errors", errors(source, enumeration));
+        insta::assert_snapshot!("enum_errors", errors(source, crate::pg_enum));
     });
 }
 
@@ -252,6 +247,18 @@ enum Status {
 fn enum_of_the_wrong_shape_is_one_error() {
     let source = r#"#[strav(typename = "x")] struct Status;"#;
     insta::with_settings!({ description => source, omit_expression => true }, {
-        insta::assert_snapshot!("enum_shape_error", errors(source, enumeration));
+        insta::assert_snapshot!("enum_shape_error", errors(source, crate::pg_enum));
     });
+}
+
+#[test]
+fn embed_migrations_of_a_missing_directory_is_an_error() {
+    let error = crate::migrations(&syn::parse_quote!("tests/fixtures/no_such_directory"))
+        .expect_err("nothing to read");
+    let message = error.to_string();
+    assert!(
+        message.starts_with("cannot read migrations directory ")
+            && message.contains("tests/fixtures/no_such_directory"),
+        "{message}"
+    );
 }
