@@ -1,66 +1,31 @@
-//! Expansion of `#[derive(Enum)]`.
+//! What `#[derive(Enum)]` writes for a checked enum: `PgEnum`, the label
+//! helpers, and sqlx's traits sending each value as its label.
+//!
+//! Values are bound as text, never by the enum type: a per-tenant enum
+//! type has another OID in each tenant schema, and sqlx would cache the
+//! first one it saw (see `strav_orm`'s `model::enums`). Results are
+//! accepted by the type's name, which every tenant shares.
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Data, DeriveInput, Fields, LitStr};
 
-use crate::attrs::{enum_attrs, Errors};
+use crate::ast::Enum;
+use crate::expand::paths::orm;
 
-pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
-    let Data::Enum(data) = &input.data else {
-        return Err(syn::Error::new(
-            input.ident.span(),
-            "#[derive(Enum)] works on enums whose variants have no fields",
-        ));
-    };
-    let mut errors = Errors::default();
-    let attrs = enum_attrs(&input.attrs, false, &mut errors);
-    if attrs.type_name.is_none() {
-        errors.push(syn::Error::new(
-            input.ident.span(),
-            "missing #[strav(type_name = \"...\")]: the PostgreSQL enum type this maps to",
-        ));
-    }
-    if data.variants.is_empty() {
-        errors.push(syn::Error::new(
-            input.ident.span(),
-            "an enum mapped to PostgreSQL needs at least one variant",
-        ));
-    }
-    let mut variants = Vec::new();
-    let mut labels: Vec<String> = Vec::new();
-    for v in &data.variants {
-        if !matches!(v.fields, Fields::Unit) {
-            errors.push(syn::Error::new_spanned(
-                &v.fields,
-                "variants of a PostgreSQL enum cannot have fields",
-            ));
-        }
-        let va = enum_attrs(&v.attrs, true, &mut errors);
-        let label = va
-            .rename
-            .as_ref()
-            .map(LitStr::value)
-            .unwrap_or_else(|| snake_case(&v.ident.to_string()));
-        if labels.contains(&label) {
-            errors.push(syn::Error::new(
-                v.ident.span(),
-                format!("two variants map to the label {label:?}"),
-            ));
-        }
-        labels.push(label);
-        variants.push(&v.ident);
-    }
-    errors.finish()?;
-
-    let name = &input.ident;
-    let type_name = attrs.type_name.expect("checked above").value();
-    let orm = quote!(::strav_orm);
+pub fn expand_enum(input: &Enum) -> TokenStream {
+    let orm = orm();
     let pg = quote!(#orm::sqlx::postgres);
+    let name = input.ident;
+    let type_name = input.attrs.type_name.as_ref();
+    let type_name = type_name
+        .expect("check::pg_enum requires `type_name`")
+        .value();
+    let variants: Vec<_> = input.variants.iter().map(|v| v.ident).collect();
+    let labels: Vec<_> = input.variants.iter().map(|v| &v.label).collect();
     let count = variants.len();
-    let first = variants[0];
+    let first = variants.first().expect("check::pg_enum requires a variant");
 
-    Ok(quote! {
+    quote! {
         impl #orm::PgEnum for #name {
             const TYPE_NAME: &'static str = #type_name;
             const ALL: &'static [Self] = &[#(#name::#variants),*];
@@ -131,22 +96,5 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 #orm::__private::decode_enum_label(value)
             }
         }
-
-    })
-}
-
-/// `OnHold` → `on_hold`.
-fn snake_case(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 4);
-    for (i, c) in s.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
     }
-    out
 }
