@@ -10,6 +10,7 @@ use crate::ctxt::Ctxt;
 
 pub fn model(cx: &mut Ctxt, model: &Model) {
     table_is_named(cx, model);
+    insert_struct_name_is_an_identifier(cx, model);
     generated_is_not_also_default(cx, model);
     primary_key_is_marked_or_waived(cx, model);
 }
@@ -27,6 +28,21 @@ fn table_is_named(cx: &mut Ctxt, model: &Model) {
             model.ident.span(),
             "missing #[strav(table = \"...\")]: the table this model reads and writes",
         );
+    }
+}
+
+/// `new = "..."` names a struct the expansion declares.
+fn insert_struct_name_is_an_identifier(cx: &mut Ctxt, model: &Model) {
+    if let Some(name) = &model.attrs.new {
+        if syn::parse_str::<syn::Ident>(&name.value()).is_err() {
+            cx.error_at(
+                name.span(),
+                format!(
+                    "`new = {:?}` is not a Rust identifier; name the insert struct like `NewOrder`",
+                    name.value()
+                ),
+            );
+        }
     }
 }
 

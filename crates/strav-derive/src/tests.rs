@@ -262,3 +262,20 @@ fn embed_migrations_of_a_missing_directory_is_an_error() {
         "{message}"
     );
 }
+
+#[test]
+fn an_insert_struct_name_that_is_no_identifier_is_an_error_not_a_panic() {
+    let source = r#"
+#[strav(table = "orders", new = "New Order")]
+struct Order {
+    #[strav(primary_key)]
+    id: i64,
+}
+"#;
+    let text = errors(source, crate::model);
+    assert!(
+        text.contains("`new = \"New Order\"` is not a Rust identifier"),
+        "{text}"
+    );
+    assert!(text.starts_with("2:"), "reported at the attribute: {text}");
+}
