@@ -243,6 +243,7 @@ mod builder;
 pub mod catalog;
 pub mod config;
 pub mod ddl;
+mod default_value;
 pub(crate) mod definition;
 pub mod diagnostics;
 pub mod diff;

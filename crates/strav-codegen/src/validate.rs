@@ -11,9 +11,10 @@ use std::ops::Range;
 
 use crate::catalog::{
     Catalog, Column, ColumnDefault, ColumnType, Domain, DomainKind, Enum, EnumVariant, ForeignKey,
-    Identity, Index, IndexMethod, Literal, ReferentialAction, Table, TableRef, Unique,
+    Identity, Index, IndexMethod, ReferentialAction, Table, TableRef, Unique,
 };
 use crate::config::Config;
+use crate::default_value;
 use crate::definition::{self, RawColumn, RawDefinition, RawIndex, RawValue, Sp};
 use crate::diagnostics::{did_you_mean, Diagnostic, Diagnostics, SourceFile};
 use crate::naming;
@@ -933,16 +934,16 @@ fn build_column(
                             .collect::<Vec<_>>()
                     })
             };
-            match literal(&ty, &value.value, &labels) {
+            match default_value::check(&ty, &value.value, &labels) {
                 Ok(l) => Some((ColumnDefault::Literal(l), value.span.clone())),
-                Err((message, help)) => {
+                Err(rejected) => {
                     diags.push(
                         Diagnostic::at(
                             source,
                             value.span.clone(),
-                            format!("column `{name}`: {message}"),
+                            format!("column `{name}`: {}", rejected.message),
                         )
-                        .with_help(help),
+                        .with_help(rejected.help),
                     );
                     None
                 }
@@ -1113,232 +1114,6 @@ fn undeclared_enum(
         format!("unknown type `{name}`: no enum `{name}` is declared in domain `{domain}`, and it is not a supported SQL type"),
     )
     .with_help(help)
-}
-
-type Labels<'a> = dyn Fn(&str, &str) -> Option<Vec<String>> + 'a;
-
-/// Checks a `default = ...` value against the column type and puts it in canonical form.
-fn literal(
-    ty: &ColumnType,
-    value: &RawValue,
-    labels: &Labels<'_>,
-) -> Result<Literal, (String, String)> {
-    let wrong = |expected: &str, example: &str| {
-        Err((
-            format!("default for a `{ty}` column must be {expected}, found {}", value.kind()),
-            format!("write it like `default = {example}`, or use `default_sql = \"...\"` for an SQL expression"),
-        ))
-    };
-    let looks_like_now = |s: &str| {
-        let l = s.trim().to_ascii_lowercase();
-        l.ends_with(')')
-            || [
-                "now",
-                "current_timestamp",
-                "current_date",
-                "current_time",
-                "localtimestamp",
-                "localtime",
-                "today",
-            ]
-            .contains(&l.as_str())
-    };
-    match ty {
-        ColumnType::Boolean => match value {
-            RawValue::Bool(b) => Ok(Literal::Bool(*b)),
-            _ => wrong("a boolean", "false"),
-        },
-        ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt => match value {
-            RawValue::Integer(Some(i)) => {
-                let (min, max) = match ty {
-                    ColumnType::SmallInt => (i16::MIN as i64, i16::MAX as i64),
-                    ColumnType::Integer => (i32::MIN as i64, i32::MAX as i64),
-                    _ => (i64::MIN, i64::MAX),
-                };
-                if (min..=max).contains(i) {
-                    Ok(Literal::Integer(*i))
-                } else {
-                    Err((
-                        format!("default {i} is out of range for `{ty}` ({min} to {max})"),
-                        "use a smaller value or a wider type".to_string(),
-                    ))
-                }
-            }
-            RawValue::Integer(None) => Err((
-                format!("default is out of range for `{ty}`"),
-                "use a smaller value".to_string(),
-            )),
-            _ => wrong("a whole number", "0"),
-        },
-        ColumnType::SmallSerial | ColumnType::Serial | ColumnType::BigSerial => Err((
-            format!("a `{ty}` column takes its default from a sequence"),
-            "remove the default".to_string(),
-        )),
-        ColumnType::Real | ColumnType::DoublePrecision | ColumnType::Numeric { .. } => {
-            match value {
-                RawValue::Integer(Some(i)) => Ok(Literal::Number(i.to_string())),
-                RawValue::Float(f) if f.contains("inf") || f.contains("nan") => Err((
-                    format!("default `{f}` is not a finite number"),
-                    "use `default_sql = \"'Infinity'\"` (or 'NaN') if you really mean it"
-                        .to_string(),
-                )),
-                RawValue::Float(f) => Ok(Literal::Number(f.replace('_', ""))),
-                RawValue::String(s)
-                    if matches!(ty, ColumnType::Numeric { .. }) && is_decimal(s) =>
-                {
-                    Ok(Literal::Number(s.trim().to_string()))
-                }
-                _ => wrong("a number", "0.0"),
-            }
-        }
-        ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_) => match value {
-            RawValue::String(s) => {
-                let limit = match ty {
-                    ColumnType::Varchar(Some(n)) | ColumnType::Char(n) => Some(*n),
-                    _ => None,
-                };
-                match limit {
-                    Some(n) if s.chars().count() > n as usize => Err((
-                        format!("default \"{s}\" is longer than `{ty}` allows ({n} characters)"),
-                        "shorten the default or widen the column".to_string(),
-                    )),
-                    _ => Ok(Literal::String(s.clone())),
-                }
-            }
-            _ => wrong("a string", "\"\""),
-        },
-        ColumnType::Uuid => match value {
-            RawValue::String(s) if is_uuid(s) => Ok(Literal::String(s.to_ascii_lowercase())),
-            RawValue::String(s) if looks_like_now(s) => Err((
-                format!("default \"{s}\" is an SQL expression, not a uuid value"),
-                format!("write `default_sql = \"{s}\"`"),
-            )),
-            _ => wrong("a uuid string", "\"00000000-0000-0000-0000-000000000000\""),
-        },
-        ColumnType::Timestamptz | ColumnType::Timestamp | ColumnType::Date | ColumnType::Time => {
-            match value {
-                RawValue::String(s) if looks_like_now(s) => Err((
-                    format!(
-                        "default \"{s}\" would be read as a value, fixed when the table is created"
-                    ),
-                    format!(
-                        "for the time of each insert write `default_sql = \"{}\"`",
-                        if s.trim().ends_with(')') {
-                            s.trim().to_string()
-                        } else {
-                            "now()".to_string()
-                        }
-                    ),
-                )),
-                RawValue::String(s) => Ok(Literal::String(s.clone())),
-                RawValue::Datetime(d) => {
-                    let fits = match ty {
-                        ColumnType::Date => d.date.is_some() && d.time.is_none(),
-                        ColumnType::Time => d.date.is_none() && d.time.is_some(),
-                        ColumnType::Timestamp => {
-                            d.date.is_some() && d.time.is_some() && d.offset.is_none()
-                        }
-                        _ => d.date.is_some() && d.time.is_some() && d.offset.is_some(),
-                    };
-                    if fits {
-                        Ok(Literal::String(d.to_string()))
-                    } else {
-                        Err((
-                        format!("default {d} does not fit a `{ty}` column"),
-                        match ty {
-                            ColumnType::Date => "write a date: `default = 2026-01-01`".to_string(),
-                            ColumnType::Time => "write a time: `default = 09:00:00`".to_string(),
-                            ColumnType::Timestamp => "write a local date-time: `default = 2026-01-01T09:00:00`".to_string(),
-                            _ => "write a date-time with offset: `default = 2026-01-01T09:00:00Z`".to_string(),
-                        },
-                    ))
-                    }
-                }
-                _ => wrong("a date/time", "2026-01-01T00:00:00Z"),
-            }
-        }
-        ColumnType::Json | ColumnType::Jsonb => match value {
-            RawValue::String(s) => Ok(Literal::String(s.clone())),
-            _ => wrong("a string of JSON text", "\"{}\""),
-        },
-        ColumnType::Bytea => match value {
-            RawValue::String(s) => Ok(Literal::String(s.clone())),
-            _ => wrong("a string", "\"\\\\x00\""),
-        },
-        ColumnType::Array(inner) => match value {
-            RawValue::String(s) if s.trim().starts_with('{') && s.trim().ends_with('}') => {
-                Ok(Literal::String(s.trim().to_string()))
-            }
-            RawValue::Array(items) => {
-                let mut parts = Vec::new();
-                for item in items {
-                    let part = match literal(inner, &item.value, labels)? {
-                        Literal::Bool(b) => b.to_string(),
-                        Literal::Integer(i) => i.to_string(),
-                        Literal::Number(n) => n,
-                        Literal::String(s) => {
-                            format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-                        }
-                    };
-                    parts.push(part);
-                }
-                Ok(Literal::String(format!("{{{}}}", parts.join(","))))
-            }
-            _ => wrong(
-                "an array, or a PostgreSQL array literal string",
-                "[] or `default = \"{}\"`",
-            ),
-        },
-        ColumnType::Enum { domain, name } => {
-            let known = labels(domain, name).unwrap_or_default();
-            match value {
-                RawValue::String(s) if known.contains(s) => Ok(Literal::String(s.clone())),
-                RawValue::String(s) => Err((
-                    format!("default \"{s}\" is not a label of enum `{name}`"),
-                    format!(
-                        "use one of: {}",
-                        known
-                            .iter()
-                            .map(|l| format!("\"{l}\""))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )),
-                _ => wrong(
-                    "a label of the enum",
-                    &format!(
-                        "\"{}\"",
-                        known.first().map(String::as_str).unwrap_or("label")
-                    ),
-                ),
-            }
-        }
-        ColumnType::Custom(_) => match value {
-            RawValue::Bool(b) => Ok(Literal::Bool(*b)),
-            RawValue::Integer(Some(i)) => Ok(Literal::Integer(*i)),
-            RawValue::Float(f) => Ok(Literal::Number(f.clone())),
-            RawValue::String(s) => Ok(Literal::String(s.clone())),
-            _ => wrong("a string, number or boolean", "\"...\""),
-        },
-    }
-}
-
-fn is_decimal(s: &str) -> bool {
-    let s = s.trim();
-    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    !(int.is_empty() && frac.is_empty())
-        && int.chars().all(|c| c.is_ascii_digit())
-        && frac.chars().all(|c| c.is_ascii_digit())
-}
-
-fn is_uuid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
-        && groups
-            .iter()
-            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn resolve_references(
