@@ -131,6 +131,18 @@ impl Diagnostic {
         }
     }
 
+    /// At `span` when the problem has a place in `file`, else about the file as a whole.
+    pub(crate) fn at_or_file(
+        file: &SourceFile,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
+        match span {
+            Some(span) => Diagnostic::at(file, span, message),
+            None => Diagnostic::file(file.path(), message),
+        }
+    }
+
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
