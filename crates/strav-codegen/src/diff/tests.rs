@@ -1,4 +1,5 @@
 use super::*;
+use crate::catalog::ReferentialAction;
 use crate::Project;
 
 const USERS: &str = r#"
