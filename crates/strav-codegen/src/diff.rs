@@ -136,3 +136,12 @@ pub fn plan(domain: &Domain, catalog: &Catalog, current: &SchemaSnapshot) -> Mig
         statements: up.statement_count(),
     }
 }
+
+/// The SQL that creates every enum, table, constraint and index of `domain` in an empty
+/// schema, or `None` when the catalog has no such domain. It is [`plan`] from an empty
+/// snapshot, so tests, examples and benchmarks run exactly what `generate:migration`
+/// writes for a new domain.
+pub fn create_domain_sql(catalog: &Catalog, domain: &str) -> Option<String> {
+    let domain = catalog.domain(domain)?;
+    Some(plan(domain, catalog, &SchemaSnapshot::default()).up)
+}

@@ -242,7 +242,6 @@
 mod builder;
 pub mod catalog;
 pub mod config;
-pub mod ddl;
 mod default_value;
 pub(crate) mod definition;
 pub mod diagnostics;
