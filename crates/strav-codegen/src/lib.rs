@@ -255,6 +255,7 @@ mod validate;
 pub use builder::{check_files, check_files_only, write_files, write_files_only, Builder, Report};
 pub use catalog::Catalog;
 pub use config::Config;
+pub use definition::DefinitionFile;
 pub use diagnostics::{Diagnostic, Diagnostics, Error, SourceFile};
 pub use emit::GeneratedFile;
-pub use project::{DefinitionFile, Project};
+pub use project::Project;

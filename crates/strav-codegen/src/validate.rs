@@ -18,9 +18,8 @@ mod tables;
 
 use crate::catalog::{Catalog, Domain};
 use crate::config::Config;
-use crate::definition;
+use crate::definition::{self, DefinitionFile};
 use crate::diagnostics::Diagnostics;
-use crate::project::DefinitionFile;
 use draft::{DomainState, Domains, Draft, Parsed};
 
 pub(crate) fn build(

@@ -9,9 +9,8 @@ use super::draft::{Domains, Enums};
 use super::references;
 use crate::catalog::{Column, ColumnDefault, ColumnType, DomainKind, Identity};
 use crate::default_value;
-use crate::definition::{RawColumn, RawValue, Sp};
+use crate::definition::{DefinitionFile, RawColumn, RawValue, Sp};
 use crate::diagnostics::{did_you_mean, Diagnostic, Diagnostics, SourceFile};
-use crate::project::DefinitionFile;
 use crate::types::{self, TypeError};
 
 /// The column, or `None` when anything about it is wrong (each problem reported), so that

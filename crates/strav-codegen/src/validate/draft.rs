@@ -6,8 +6,7 @@ use std::ops::Range;
 
 use crate::catalog::{ColumnType, DomainKind, Enum, ReferentialAction, Table};
 use crate::config::Config;
-use crate::definition::{RawDefinition, Sp};
-use crate::project::DefinitionFile;
+use crate::definition::{DefinitionFile, RawDefinition, Sp};
 
 pub(super) struct DomainState {
     pub kind: DomainKind,

@@ -6,10 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use super::draft::{Draft, Enums};
-use crate::definition::RawDefinition;
+use crate::definition::{DefinitionFile, RawDefinition};
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
 use crate::naming;
-use crate::project::DefinitionFile;
 
 /// `what` `name` at `span`, unless it is lower-case snake_case of at most 63 bytes.
 pub(super) fn snake_name_problem(
