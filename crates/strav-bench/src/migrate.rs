@@ -189,10 +189,10 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
     )?
     .catalog()?;
     let public_sql =
-        strav_codegen::ddl::create_domain_sql(&catalog, "public").ok_or("no public domain")?;
+        strav_codegen::diff::create_domain_sql(&catalog, "public").ok_or("no public domain")?;
     db.sql(AssertSqlSafe(public_sql)).execute_script().await?;
     let tenant_sql =
-        strav_codegen::ddl::create_domain_sql(&catalog, "tenant").ok_or("no tenant domain")?;
+        strav_codegen::diff::create_domain_sql(&catalog, "tenant").ok_or("no tenant domain")?;
     let reference = SchemaManager::new(&db).with_migrations(Migrations::from_embedded(&[(
         "tenant",
         "20260101000000_reference.up.sql",

@@ -1,4 +1,4 @@
-//! Reading one definition file into raw, spanned values.
+//! A definition file, and reading it into raw, spanned values.
 //!
 //! The file is parsed by `toml`'s spanned document parser rather than deserialized with
 //! serde: serde stops at the first problem, and the issue wants every problem of a run.
@@ -6,11 +6,34 @@
 //! names) is checked in `validate`.
 
 use std::ops::Range;
+use std::path::PathBuf;
 
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::diagnostics::{did_you_mean, Diagnostic, Diagnostics, SourceFile};
+
+/// A definition file: `<domain>/<table>.toml` under the schemas directory.
+#[derive(Clone, Debug)]
+pub struct DefinitionFile {
+    /// The directory name under the schemas directory.
+    pub domain: String,
+    /// `<domain>/<stem>.toml`, relative to the schemas directory; names the file in
+    /// generated headers, so output does not depend on where the project is checked out.
+    pub relative: PathBuf,
+    /// The text; its path is what diagnostics print.
+    pub source: SourceFile,
+}
+
+impl DefinitionFile {
+    /// The file stem: the table name unless the file sets `table = "..."`.
+    pub fn stem(&self) -> &str {
+        self.relative
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+    }
+}
 
 /// A value and the bytes of the file it came from.
 #[derive(Clone, Debug, PartialEq)]

@@ -2,11 +2,18 @@
 //!
 //! Every problem found in a run is collected into [`Diagnostics`] before anything is
 //! reported, so a user fixes all of them in one go instead of one per build.
+//!
+//! Drawing the source line, its underline and the `help:`/`note:` lines is left to
+//! `annotate-snippets`, the renderer rustc's and cargo's messages come from, so these read
+//! like the compiler errors around them in a build log and get its handling of tabs, wide
+//! characters and long lines.
 
 use std::fmt;
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 /// One input file and its text, with the line table needed to turn byte offsets into
 /// `line:column` positions.
@@ -85,28 +92,33 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Other places involved, such as the first declaration of a duplicate.
     pub notes: Vec<String>,
-    snippet: Option<Snippet>,
+    excerpt: Option<Excerpt>,
 }
 
+/// The line a diagnostic points at, kept instead of the whole file so that a diagnostic
+/// stays cheap to clone, compare and sort.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Snippet {
+struct Excerpt {
+    /// Without its line break.
     text: String,
-    /// Characters to underline, at least 1.
-    width: usize,
+    /// Bytes of `text` to underline, on character boundaries. Empty when the place is the
+    /// end of the line (a missing `]`, say): the renderer then marks the spot after it.
+    underline: Range<usize>,
 }
 
 impl Diagnostic {
     /// A diagnostic at `span` (byte offsets) of `file`.
     pub fn at(file: &SourceFile, span: Range<usize>, message: impl Into<String>) -> Self {
         let (line, column) = file.line_col(span.start);
-        // A tab would shift the underline; one space keeps columns aligned.
-        let text = file.line_text(line).replace('\t', " ");
+        let text = file.line_text(line).to_string();
         let (end_line, end_column) = file.line_col(span.end.max(span.start));
+        // A span that runs past its first line is underlined to the end of that line.
         let width = if end_line == line && end_column > column {
             end_column - column
         } else {
             text.chars().count().saturating_sub(column - 1).max(1)
         };
+        let underline = byte_of_char(&text, column - 1)..byte_of_char(&text, column - 1 + width);
         Diagnostic {
             file: file.path().to_path_buf(),
             line,
@@ -114,7 +126,7 @@ impl Diagnostic {
             message: message.into(),
             help: None,
             notes: Vec::new(),
-            snippet: Some(Snippet { text, width }),
+            excerpt: Some(Excerpt { text, underline }),
         }
     }
 
@@ -127,7 +139,19 @@ impl Diagnostic {
             message: message.into(),
             help: None,
             notes: Vec::new(),
-            snippet: None,
+            excerpt: None,
+        }
+    }
+
+    /// At `span` when the problem has a place in `file`, else about the file as a whole.
+    pub(crate) fn at_or_file(
+        file: &SourceFile,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
+        match span {
+            Some(span) => Diagnostic::at(file, span, message),
+            None => Diagnostic::file(file.path(), message),
         }
     }
 
@@ -149,28 +173,36 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}: error: {}", self.location(), self.message)?;
-        let gutter = self.line.to_string().len();
-        if let Some(snippet) = &self.snippet {
-            writeln!(f, "{:gutter$} |", "")?;
-            writeln!(f, "{} | {}", self.line, snippet.text)?;
-            writeln!(
-                f,
-                "{:gutter$} | {:pad$}{}",
-                "",
-                "",
-                "^".repeat(snippet.width),
-                pad = self.column - 1
-            )?;
+        // The location leads the first line (`file:line:column: error: ...`), the form
+        // editors and terminals turn into links and that tools grep for; the renderer would
+        // otherwise put it on a `-->` line of its own.
+        let level = Level::ERROR.with_name(format!("{}: error", self.location()));
+        let mut report = Group::with_title(level.primary_title(self.message.as_str()));
+        if let Some(excerpt) = &self.excerpt {
+            report = report.element(
+                Snippet::source(excerpt.text.as_str())
+                    .line_start(self.line)
+                    .annotation(AnnotationKind::Primary.span(excerpt.underline.clone())),
+            );
         }
         if let Some(help) = &self.help {
-            writeln!(f, "{:gutter$} = help: {help}", "")?;
+            report = report.element(Level::HELP.message(help.as_str()));
         }
         for note in &self.notes {
-            writeln!(f, "{:gutter$} = note: {note}", "")?;
+            report = report.element(Level::NOTE.message(note.as_str()));
         }
-        Ok(())
+        writeln!(f, "{}", RENDERER.render(&[report]))
     }
+}
+
+/// Plain text: diagnostics end up in error values, build-script output and files, where
+/// colour codes would be noise. Source lines are shown whole, as long as they are, rather
+/// than cut to a terminal width the build cannot know.
+const RENDERER: Renderer = Renderer::plain().term_width(1 << 20);
+
+/// The byte offset of the `n`th character of `text`, or its length when it has fewer.
+fn byte_of_char(text: &str, n: usize) -> usize {
+    text.char_indices().nth(n).map_or(text.len(), |(i, _)| i)
 }
 
 /// Every problem found in one run, sorted by file and position.
@@ -352,7 +384,32 @@ mod tests {
         assert_eq!(d.location(), "s/t.toml:2:14");
         assert_eq!(
             d.to_string(),
-            "s/t.toml:2:14: error: unknown type `strng`\n  |\n2 | id = { type = \"strng\" }\n  |              ^^^^^^^\n  = help: use `text`\n"
+            "s/t.toml:2:14: error: unknown type `strng`\n  |\n2 | id = { type = \"strng\" }\n  |              ^^^^^^^\n  |\n  = help: use `text`\n"
+        );
+    }
+
+    #[test]
+    fn underlines_whole_characters_and_the_end_of_a_line() {
+        // `é` is two bytes: the underline must not split it.
+        let file = SourceFile::new("a.toml", "[columns]\nnom = \"é!\"\n[t\n");
+        let d = Diagnostic::at(&file, 17..19, "x");
+        assert_eq!((d.line, d.column), (2, 8));
+        assert!(
+            d.to_string().contains("2 | nom = \"é!\"\n  |        ^\n"),
+            "{d}"
+        );
+        // A missing `]`: the place after the text.
+        let d = Diagnostic::at(&file, 24..24, "unclosed");
+        assert_eq!(d.location(), "a.toml:3:3");
+        assert!(d.to_string().contains("3 | [t\n  |   ^\n"), "{d}");
+    }
+
+    #[test]
+    fn a_whole_file_diagnostic_has_no_source_line() {
+        let d = Diagnostic::file("t/x.toml", "no columns").with_help("add some");
+        assert_eq!(
+            d.to_string(),
+            "t/x.toml:1:1: error: no columns\n |\n = help: add some\n"
         );
     }
 

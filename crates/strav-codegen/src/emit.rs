@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 
 use crate::catalog::{
     Catalog, Column, ColumnDefault, Domain, DomainKind, Enum, ReferentialAction, Table,
@@ -247,12 +247,7 @@ fn render_field(catalog: &Catalog, domain: &Domain, table: &Table, column: &Colu
             Ok(ty) => quote!(#ty),
             Err(e) => panic!("rust_type `{rust_type}` passed validation but does not parse: {e}"),
         },
-        None => column.ty.rust_tokens(&domain.name, &|d, e| {
-            catalog
-                .enum_rust_name(d, e)
-                .map(str::to_string)
-                .unwrap_or_else(|| panic!("enum `{d}.{e}` passed validation but is unknown"))
-        }),
+        None => rust_type(catalog, &column.ty, &domain.name),
     };
     let ty = if column.nullable {
         quote!(::std::option::Option<#ty>)
@@ -310,6 +305,49 @@ fn render_field(catalog: &Catalog, domain: &Domain, table: &Table, column: &Colu
         #[doc = #doc]
         #strav
         pub #field: #ty
+    }
+}
+
+/// The Rust type of a NOT NULL column of type `ty` in a table of `from_domain`: enums of
+/// that domain are named bare, enums of other domains through `super::<domain>::`.
+fn rust_type(catalog: &Catalog, ty: &ColumnType, from_domain: &str) -> TokenStream {
+    match ty {
+        ColumnType::SmallInt | ColumnType::SmallSerial => quote!(i16),
+        ColumnType::Integer | ColumnType::Serial => quote!(i32),
+        ColumnType::BigInt | ColumnType::BigSerial => quote!(i64),
+        ColumnType::Real => quote!(f32),
+        ColumnType::DoublePrecision => quote!(f64),
+        ColumnType::Numeric { .. } => quote!(::strav_orm::rust_decimal::Decimal),
+        ColumnType::Boolean => quote!(bool),
+        ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_) => {
+            quote!(::std::string::String)
+        }
+        ColumnType::Uuid => quote!(::strav_orm::uuid::Uuid),
+        ColumnType::Timestamptz => quote!(::strav_orm::chrono::DateTime<::strav_orm::chrono::Utc>),
+        ColumnType::Timestamp => quote!(::strav_orm::chrono::NaiveDateTime),
+        ColumnType::Date => quote!(::strav_orm::chrono::NaiveDate),
+        ColumnType::Time => quote!(::strav_orm::chrono::NaiveTime),
+        ColumnType::Json | ColumnType::Jsonb => quote!(::strav_orm::serde_json::Value),
+        ColumnType::Bytea => quote!(::std::vec::Vec<u8>),
+        ColumnType::Array(inner) => {
+            let inner = rust_type(catalog, inner, from_domain);
+            quote!(::std::vec::Vec<#inner>)
+        }
+        ColumnType::Enum { domain, name } => {
+            let rust_name = catalog.enum_rust_name(domain, name).unwrap_or_else(|| {
+                panic!("enum `{domain}.{name}` passed validation but is unknown")
+            });
+            let ident = format_ident!("{rust_name}");
+            if domain == from_domain {
+                quote!(#ident)
+            } else {
+                let module = module_ident(domain);
+                quote!(super::#module::#ident)
+            }
+        }
+        ColumnType::Custom(name) => {
+            unreachable!("custom type `{name}` without rust_type passed validation")
+        }
     }
 }
 

@@ -244,7 +244,7 @@
 mod builder;
 pub mod catalog;
 pub mod config;
-pub mod ddl;
+mod default_value;
 pub(crate) mod definition;
 pub mod diagnostics;
 pub mod diff;
@@ -257,6 +257,7 @@ mod validate;
 pub use builder::{check_files, check_files_only, write_files, write_files_only, Builder, Report};
 pub use catalog::Catalog;
 pub use config::Config;
+pub use definition::DefinitionFile;
 pub use diagnostics::{Diagnostic, Diagnostics, Error, SourceFile};
 pub use emit::GeneratedFile;
-pub use project::{DefinitionFile, Project};
+pub use project::Project;

@@ -6,31 +6,10 @@ use std::path::{Path, PathBuf};
 
 use crate::catalog::Catalog;
 use crate::config::Config;
+use crate::definition::DefinitionFile;
 use crate::diagnostics::{Diagnostic, Diagnostics, Error, SourceFile};
 use crate::emit::{self, GeneratedFile};
 use crate::validate;
-
-/// A definition file: `<domain>/<table>.toml` under the schemas directory.
-#[derive(Clone, Debug)]
-pub struct DefinitionFile {
-    /// The directory name under the schemas directory.
-    pub domain: String,
-    /// `<domain>/<stem>.toml`, relative to the schemas directory; names the file in
-    /// generated headers, so output does not depend on where the project is checked out.
-    pub relative: PathBuf,
-    /// The text; its path is what diagnostics print.
-    pub source: SourceFile,
-}
-
-impl DefinitionFile {
-    /// The file stem: the table name unless the file sets `table = "..."`.
-    pub fn stem(&self) -> &str {
-        self.relative
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-    }
-}
 
 /// Everything one generation run reads.
 #[derive(Clone, Debug, Default)]

@@ -1,10 +1,7 @@
-//! SQL column types: parsing the spellings a user writes into one canonical form, and
-//! the Rust type each maps to.
+//! SQL column types: parsing the spellings a user writes into one canonical form. The
+//! Rust type each maps to is the business of `emit`, which writes Rust.
 
 use std::fmt;
-
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
 
 /// A column type in canonical form. `Display` prints the spelling PostgreSQL's
 /// `format_type` uses (`timestamp with time zone`, `character varying(80)`,
@@ -304,52 +301,6 @@ impl ColumnType {
             ColumnType::Enum { domain: d, name } if d != domain => format!("{d}.{name}"),
             ColumnType::Array(inner) => format!("{}[]", inner.sql_from(domain)),
             other => other.to_string(),
-        }
-    }
-
-    /// The Rust type of a NOT NULL column; enums of `from_domain` are named bare, enums of
-    /// other domains through `super::<domain>::`.
-    pub(crate) fn rust_tokens(
-        &self,
-        from_domain: &str,
-        enum_rust_name: &dyn Fn(&str, &str) -> String,
-    ) -> TokenStream {
-        match self {
-            ColumnType::SmallInt | ColumnType::SmallSerial => quote!(i16),
-            ColumnType::Integer | ColumnType::Serial => quote!(i32),
-            ColumnType::BigInt | ColumnType::BigSerial => quote!(i64),
-            ColumnType::Real => quote!(f32),
-            ColumnType::DoublePrecision => quote!(f64),
-            ColumnType::Numeric { .. } => quote!(::strav_orm::rust_decimal::Decimal),
-            ColumnType::Boolean => quote!(bool),
-            ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_) => {
-                quote!(::std::string::String)
-            }
-            ColumnType::Uuid => quote!(::strav_orm::uuid::Uuid),
-            ColumnType::Timestamptz => {
-                quote!(::strav_orm::chrono::DateTime<::strav_orm::chrono::Utc>)
-            }
-            ColumnType::Timestamp => quote!(::strav_orm::chrono::NaiveDateTime),
-            ColumnType::Date => quote!(::strav_orm::chrono::NaiveDate),
-            ColumnType::Time => quote!(::strav_orm::chrono::NaiveTime),
-            ColumnType::Json | ColumnType::Jsonb => quote!(::strav_orm::serde_json::Value),
-            ColumnType::Bytea => quote!(::std::vec::Vec<u8>),
-            ColumnType::Array(inner) => {
-                let inner = inner.rust_tokens(from_domain, enum_rust_name);
-                quote!(::std::vec::Vec<#inner>)
-            }
-            ColumnType::Enum { domain, name } => {
-                let ident = format_ident!("{}", enum_rust_name(domain, name));
-                if domain == from_domain {
-                    quote!(#ident)
-                } else {
-                    let module = crate::emit::module_ident(domain);
-                    quote!(super::#module::#ident)
-                }
-            }
-            ColumnType::Custom(name) => {
-                unreachable!("custom type `{name}` without rust_type passed validation")
-            }
         }
     }
 }

@@ -24,7 +24,7 @@ async fn create_tables(db: &Database) {
     )
     .and_then(|p| p.catalog())
     .expect("the reference definitions are valid");
-    let ddl = |domain| strav_codegen::ddl::create_domain_sql(&catalog, domain).unwrap();
+    let ddl = |domain| strav_codegen::diff::create_domain_sql(&catalog, domain).unwrap();
     db.sql(AssertSqlSafe(ddl("public")))
         .execute_script()
         .await

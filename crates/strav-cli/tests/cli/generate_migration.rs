@@ -152,7 +152,7 @@ async fn the_create_statements_of_every_reference_domain_plan_nothing() {
     .catalog()
     .unwrap();
     for domain in ["public", "factory", "tenant", "marketing"] {
-        let sql = strav_codegen::ddl::create_domain_sql(&catalog, domain).unwrap();
+        let sql = strav_codegen::diff::create_domain_sql(&catalog, domain).unwrap();
         project.write_migration(domain, "20200101000000_create.up.sql", &sql);
         // Other domains reference public and factory.
         if domain == "public" || domain == "factory" {
@@ -234,7 +234,7 @@ async fn a_first_run_creates_everything_and_a_second_finds_nothing() {
     apply(
         &db,
         "reference",
-        &strav_codegen::ddl::create_domain_sql(&catalog, "tenant").unwrap(),
+        &strav_codegen::diff::create_domain_sql(&catalog, "tenant").unwrap(),
     )
     .await;
     let fresh = describe(&db, "fresh").await;

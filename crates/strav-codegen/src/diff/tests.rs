@@ -1,4 +1,5 @@
 use super::*;
+use crate::catalog::ReferentialAction;
 use crate::Project;
 
 const USERS: &str = r#"
@@ -722,4 +723,48 @@ fn object_names_follow_postgres_truncation() {
         Some(ReferentialAction::Cascade)
     );
     assert_eq!(referential_action_from_pg("x"), None);
+}
+
+#[test]
+fn creates_a_domain_in_dependency_order() {
+    let project = Project::new()
+        .with_definition(
+            "public",
+            "users.toml",
+            "[columns]\nid = { type = \"bigserial\", primary_key = true }\n",
+        )
+        .with_definition(
+            "tenant",
+            "orders.toml",
+            r#"
+[columns]
+id = { type = "bigserial", primary_key = true }
+user_id = { type = "bigint", references = "public.users.id", on_delete = "cascade" }
+status = { type = "order_status", default = "pending" }
+"order" = { type = "integer", default = 0 }
+
+[[indexes]]
+columns = ["status"]
+
+[enums]
+order_status = ["pending", "it's paid"]
+"#,
+        );
+    let catalog = project.catalog().unwrap();
+    let sql = create_domain_sql(&catalog, "tenant").unwrap();
+    let type_at = sql
+        .find("CREATE TYPE order_status AS ENUM ('pending', 'it''s paid');")
+        .unwrap();
+    let table_at = sql.find("CREATE TABLE orders (").unwrap();
+    let fk_at = sql
+        .find("REFERENCES public.users (id) ON DELETE CASCADE;")
+        .unwrap();
+    assert!(type_at < table_at && table_at < fk_at, "{sql}");
+    assert!(
+        sql.contains("\"order\" integer NOT NULL DEFAULT 0"),
+        "{sql}"
+    );
+    assert!(sql.contains("PRIMARY KEY (id)"), "{sql}");
+    assert!(sql.contains("CREATE INDEX"), "{sql}");
+    assert!(create_domain_sql(&catalog, "nope").is_none());
 }
