@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Client instructions per lookup, Strav against bare sqlx, counted by
-# callgrind (deterministic for one binary and input, unlike wall-clock time).
+# callgrind (near-deterministic for one binary and input, unlike wall-clock time).
 # Each mode runs twice with different lookup counts; the difference cancels
 # connecting and the fixture. Usage: scripts/bench-calls.sh [modes...]
 # CALLS_WORKERS / CALLS_CONNECTIONS: run the Strav modes contended (16 / 8).
@@ -17,7 +17,19 @@ large=${CALLS_LARGE:-6000}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-total() { # instructions counted by callgrind in one run
+total() { # fewest instructions callgrind counted over a few runs
+  # The client's count is not quite deterministic against a live server: a
+  # reply that has not arrived yet costs the client a trip through the
+  # reactor. The fewest over a few runs is the count without those trips.
+  local best="" n
+  for _ in 1 2 3; do
+    n=$(one_run "$@")
+    if [ -z "$best" ] || [ "$n" -lt "$best" ]; then best=$n; fi
+  done
+  echo "$best"
+}
+
+one_run() { # instructions counted by callgrind in one run
   valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" calls --mode "$1" --lookups "$2" \
     --workers "${CALLS_WORKERS:-1}" --connections "${CALLS_CONNECTIONS:-1}" \
     >/dev/null 2>"$out/err" || { cat "$out/err" >&2; exit 1; }

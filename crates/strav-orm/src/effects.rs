@@ -36,7 +36,36 @@ pub(crate) struct Effects {
 }
 
 /// Classifies `sql` (one statement or a `;`-separated script).
+///
+/// An application runs the same few statement texts over and over, so each
+/// thread remembers the last few it classified, by their full text (a
+/// pointer could be reused by another text, the text cannot).
 pub(crate) fn effects_of(sql: &str) -> Effects {
+    const REMEMBERED: usize = 16;
+    thread_local! {
+        static RECENT: std::cell::RefCell<Vec<(Box<str>, Effects)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    RECENT.with(|recent| {
+        let mut recent = recent.borrow_mut();
+        if let Some(i) = recent.iter().position(|(s, _)| **s == *sql) {
+            let fx = recent[i].1;
+            if i > 0 {
+                let hit = recent.remove(i);
+                recent.insert(0, hit);
+            }
+            return fx;
+        }
+        let fx = classify(sql);
+        if recent.len() == REMEMBERED {
+            recent.pop();
+        }
+        recent.insert(0, (sql.into(), fx));
+        fx
+    })
+}
+
+fn classify(sql: &str) -> Effects {
     let mut lexer = Lexer {
         s: sql.as_bytes(),
         i: 0,
@@ -364,6 +393,25 @@ mod tests {
             assert!(effects_of(sql).statements, "{sql}");
         }
         assert!(!effects_of("SELECT 'deallocate all'").statements);
+    }
+
+    #[test]
+    fn remembered_texts_keep_their_effects() {
+        for _ in 0..3 {
+            for sql in [
+                "SET schema 'x'",
+                "SELECT 1",
+                "discard all",
+                "SELECT 1 -- set",
+            ] {
+                assert_eq!(effects_of(sql), classify(sql), "{sql}");
+            }
+        }
+        // More texts than are remembered, then the first again.
+        for i in 0..40 {
+            let _ = effects_of(&format!("SELECT {i}"));
+        }
+        assert!(effects_of("SET schema 'x'").path);
     }
 
     #[test]

@@ -103,9 +103,12 @@ pub(crate) async fn execute<F: Fetch>(
     stmt: Statement<'_>,
     fetch: &F,
 ) -> Result<F::Output> {
+    // Boxed: the pipeline's future is a couple of KB, and every future that
+    // holds a statement (a handler's, a `with_schema` scope's) would carry
+    // it and copy it each time it is moved; boxed, it is built once.
     match target {
-        Target::Pool(core) => on_pool(core, stmt, fetch).await,
-        Target::Tx(tx) => tx.run(stmt, fetch).await,
+        Target::Pool(core) => Box::pin(on_pool(core, stmt, fetch)).await,
+        Target::Tx(tx) => Box::pin(tx.run(stmt, fetch)).await,
     }
 }
 
@@ -123,11 +126,13 @@ async fn on_pool<F: Fetch>(core: &Core, mut stmt: Statement<'_>, fetch: &F) -> R
         core,
         path: &route.path,
     };
-    let started = Instant::now();
+    let started = clock();
     conn.busy = true;
     let (sql, result) = match mt.routing {
         RoutingMode::Session => plan.session(conn, stmt, fetch).await,
-        RoutingMode::Transaction => plan.local_tx(conn, stmt, fetch).await,
+        // Boxed: several round trips anyway, and inline its larger future
+        // would be part of every statement's future in session mode too.
+        RoutingMode::Transaction => Box::pin(plan.local_tx(conn, stmt, fetch)).await,
     };
     // Not reached when the future is dropped: the connection stays busy
     // and is closed when the lease goes back (see `pool.rs`).
@@ -352,7 +357,7 @@ fn finish<R>(
     conn: &mut PgConn,
     path: &SearchPath,
     sql: Option<&SqlStr>,
-    started: Instant,
+    started: Option<Instant>,
     result: Result<R, sqlx::Error>,
 ) -> Result<R> {
     if let Some(sql) = sql {
@@ -364,12 +369,18 @@ fn finish<R>(
     })
 }
 
+/// The clock is read only when the statement event will be recorded.
+fn clock() -> Option<Instant> {
+    tracing::enabled!(target: "strav::sql", tracing::Level::DEBUG).then(Instant::now)
+}
+
 fn log_statement<R>(
     path: &dyn fmt::Display,
     sql: &SqlStr,
-    started: Instant,
+    started: Option<Instant>,
     result: &Result<R, sqlx::Error>,
 ) {
+    let Some(started) = started else { return };
     let elapsed_us = started.elapsed().as_micros() as u64;
     match result {
         Ok(_) => {
@@ -453,7 +464,7 @@ impl TxCore {
                 (AssertSqlSafe(render("")).into_sql_str(), Effects::default())
             }
         };
-        let started = Instant::now();
+        let started = clock();
         conn.busy = true;
         let result = if !self.persistent && stmt.args.len() == 0 {
             // One round trip instead of an unnamed Parse and an Execute.

@@ -103,8 +103,11 @@ static NEXT_SCOPE: AtomicU64 = AtomicU64::new(1);
 pub(crate) struct Scope {
     id: u64,
     closed: AtomicBool,
-    /// Pools this scope has parked a connection in (nearly always one).
-    pools: Mutex<Vec<Weak<Pool>>>,
+    /// The pool this scope first parked a connection in, and any others
+    /// (an application with several `Database`s): so `close` knows where to
+    /// look without a registry lock in the common case.
+    first_pool: std::sync::OnceLock<Weak<Pool>>,
+    other_pools: Mutex<Vec<Weak<Pool>>>,
 }
 
 impl Scope {
@@ -112,7 +115,8 @@ impl Scope {
         Arc::new(Scope {
             id: NEXT_SCOPE.fetch_add(1, Ordering::Relaxed),
             closed: AtomicBool::new(false),
-            pools: Mutex::new(Vec::new()),
+            first_pool: std::sync::OnceLock::new(),
+            other_pools: Mutex::new(Vec::new()),
         })
     }
 
@@ -120,19 +124,29 @@ impl Scope {
     /// for it afterwards.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        let pools = std::mem::take(&mut *lock(&self.pools));
-        for pool in pools.iter().filter_map(Weak::upgrade) {
+        let Some(first) = self.first_pool.get() else {
+            return; // never parked anything
+        };
+        if let Some(pool) = first.upgrade() {
+            drop(pool.unpark(self.id));
+        }
+        let others = std::mem::take(&mut *lock(&self.other_pools));
+        for pool in others.iter().filter_map(Weak::upgrade) {
             drop(pool.unpark(self.id));
         }
     }
 
     fn note_pool(&self, pool: &Arc<Pool>) {
-        let mut pools = lock(&self.pools);
-        if !pools
+        let first = self.first_pool.get_or_init(|| Arc::downgrade(pool));
+        if std::ptr::eq(first.as_ptr(), Arc::as_ptr(pool)) {
+            return;
+        }
+        let mut others = lock(&self.other_pools);
+        if !others
             .iter()
             .any(|p| std::ptr::eq(p.as_ptr(), Arc::as_ptr(pool)))
         {
-            pools.push(Arc::downgrade(pool));
+            others.push(Arc::downgrade(pool));
         }
     }
 }
