@@ -49,7 +49,7 @@ pub enum Command {
 
     /// Write the migration a domain's definitions need beyond its existing migrations
     #[command(name = "generate:migration", long_about = crate::commands::generate_migration::ABOUT)]
-    GenerateMigration(crate::commands::generate_migration::GenerateMigrationArgs),
+    GenerateMigration(GenerateMigrationArgs),
 
     /// Create a tenant schema and register it
     #[command(name = "schema:create")]
@@ -69,7 +69,7 @@ pub enum Command {
 
     /// Copy a schema into a new, registered schema (structure and migration version; rows with --with-data)
     #[command(name = "schema:clone", long_about = crate::commands::clone::ABOUT)]
-    SchemaClone(crate::commands::clone::SchemaCloneArgs),
+    SchemaClone(SchemaCloneArgs),
 
     /// Apply pending migrations of a domain to its schema(s)
     #[command(name = "migrate")]
@@ -241,4 +241,41 @@ pub struct GenerateModelsArgs {
     /// Output directory [default: `[output] models` of the naming configuration, else src/models]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaCloneArgs {
+    /// The schema to copy
+    pub source: String,
+
+    /// Name of the new schema (^[a-z_][a-z0-9_]{0,62}$); it must not exist
+    pub target: String,
+
+    /// Also copy every table's rows and the sequences' positions
+    #[arg(long)]
+    pub with_data: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateMigrationArgs {
+    /// Domain to write the migration for (a directory of database/schemas)
+    #[arg(long, value_name = "DOMAIN")]
+    pub scope: String,
+
+    /// What the migration does; also its file name ("add orders table" →
+    /// <timestamp>_add_orders_table.up.sql)
+    #[arg(long, value_name = "TEXT")]
+    pub message: String,
+
+    /// Directory of the definitions
+    #[arg(long, value_name = "DIR", default_value = "database/schemas")]
+    pub schemas: PathBuf,
+
+    /// Naming configuration [default: config/generators.toml, if it exists]
+    #[arg(long, value_name = "PATH")]
+    pub generators: Option<PathBuf>,
+
+    /// Directory of the migration files
+    #[arg(long, value_name = "DIR", default_value = "database/migrations")]
+    pub migrations: PathBuf,
 }

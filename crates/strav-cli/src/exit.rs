@@ -69,6 +69,16 @@ impl From<strav_orm::Error> for CliError {
     }
 }
 
+impl From<strav_migrate::Error> for CliError {
+    fn from(err: strav_migrate::Error) -> Self {
+        match err {
+            strav_migrate::Error::Orm(e) => e.into(),
+            other if other.is_user_error() => CliError::usage(other.to_string()),
+            other => CliError::failure(other.to_string()),
+        }
+    }
+}
+
 impl From<strav_codegen::Error> for CliError {
     fn from(err: strav_codegen::Error) -> Self {
         match err {

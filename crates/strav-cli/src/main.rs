@@ -4,7 +4,6 @@
 mod cli;
 mod commands;
 mod exit;
-mod introspect;
 mod logging;
 mod output;
 

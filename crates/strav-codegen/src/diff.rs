@@ -77,9 +77,6 @@ pub use snapshot::{
     IndexSnapshot, PrimaryKeySnapshot, SchemaSnapshot, TableSnapshot, UniqueSnapshot,
 };
 
-/// The table in which each schema records its applied migrations; never part of a plan.
-pub const TRACKING_TABLE: &str = "strav_migrations";
-
 /// The SQL of one migration.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MigrationPlan {
@@ -111,11 +108,11 @@ impl MigrationPlan {
 
 /// The migration that takes a schema holding `current` to what `domain`'s definitions
 /// describe. Other domains of `catalog` are needed to name the schemas of cross-domain
-/// references.
+/// references. `current` is the domain's own state: a snapshot read from a database
+/// leaves out the runner's tracking table (`strav-migrate` does), or the plan drops it.
 pub fn plan(domain: &Domain, catalog: &Catalog, current: &SchemaSnapshot) -> MigrationPlan {
     let desired = SchemaSnapshot::of_domain(catalog, domain);
-    let mut current = current.clone();
-    current.tables.retain(|t| t.name != TRACKING_TABLE);
+    let current = current.clone();
     let up = planner::up(&current, &desired);
     let after = planner::after_up(&current, &desired);
     let down = planner::down(&after, &current);

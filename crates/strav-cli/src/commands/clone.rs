@@ -1,10 +1,9 @@
 //! `schema:clone`: copy a schema into a new one (`SchemaManager::clone_schema`).
 
-use clap::Args;
 use strav_orm::{SchemaManager, SchemaName};
 
 use super::connect;
-use crate::cli::Global;
+use crate::cli::{Global, SchemaCloneArgs};
 use crate::exit::CliError;
 use crate::output;
 
@@ -21,19 +20,6 @@ strav_migrations, so TARGET is at SOURCE's migration version. TARGET is \
 registered in SOURCE's domain (tenant if SOURCE is not registered). Other \
 rows are copied only with --with-data, and then sequences continue where \
 SOURCE's are.";
-
-#[derive(Debug, Args)]
-pub struct SchemaCloneArgs {
-    /// The schema to copy
-    pub source: String,
-
-    /// Name of the new schema (^[a-z_][a-z0-9_]{0,62}$); it must not exist
-    pub target: String,
-
-    /// Also copy every table's rows and the sequences' positions
-    #[arg(long)]
-    pub with_data: bool,
-}
 
 pub async fn clone(global: &Global, args: SchemaCloneArgs) -> Result<(), CliError> {
     // Bad names fail before any connection is attempted.

@@ -170,14 +170,6 @@ fn postgres_snapshot() -> SchemaSnapshot {
                     on_update: ReferentialAction::NoAction,
                 }],
             },
-            TableSnapshot {
-                name: TRACKING_TABLE.into(),
-                columns: vec![col("version", "bigint", false, None)],
-                primary_key: None,
-                uniques: vec![],
-                indexes: vec![],
-                foreign_keys: vec![],
-            },
         ],
     }
 }

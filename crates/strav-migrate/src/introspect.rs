@@ -1,5 +1,5 @@
 //! Reading a schema back from PostgreSQL's catalogs into a
-//! [`SchemaSnapshot`], for `generate:migration`: five queries whatever the
+//! [`SchemaSnapshot`], for planning a migration: five queries whatever the
 //! number of tables and columns.
 //!
 //! The connection must have `search_path` set to the schema and then the
@@ -15,6 +15,7 @@ use strav_codegen::diff::{
     referential_action_from_pg, ColumnSnapshot, EnumSnapshot, ForeignKeySnapshot, IndexSnapshot,
     PrimaryKeySnapshot, SchemaSnapshot, TableSnapshot, UniqueSnapshot,
 };
+use strav_orm::migrate::TRACKING_TABLE;
 use strav_orm::sqlx::{self, AssertSqlSafe, PgConnection};
 use strav_orm::SchemaIdent;
 
@@ -170,8 +171,10 @@ pub async fn snapshot(
         .fetch_all(&mut *conn)
         .await?;
 
+    // The tracking table is the runner's, never part of a domain's state.
     let mut by_name: BTreeMap<String, TableSnapshot> = tables
         .into_iter()
+        .filter(|(name,)| name != TRACKING_TABLE)
         .map(|(name,)| {
             let table = TableSnapshot {
                 name: name.clone(),
