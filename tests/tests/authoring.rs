@@ -32,7 +32,9 @@ async fn a_migration_planned_from_rust_applies_and_the_next_plan_is_empty() {
             strav_migrate::write(dir.path(), domain, "create everything", &migrations, &plan)
                 .unwrap();
         assert_eq!(files.len(), 2);
-        assert!(files[0].to_string_lossy().ends_with("_create_everything.up.sql"));
+        assert!(files[0]
+            .to_string_lossy()
+            .ends_with("_create_everything.up.sql"));
     }
     let migrations = Migrations::from_dir(dir.path()).unwrap();
     let sm = SchemaManager::new(&db).with_migrations(migrations.clone());
@@ -49,8 +51,14 @@ async fn a_migration_planned_from_rust_applies_and_the_next_plan_is_empty() {
     let err = strav_migrate::plan(&db, &catalog, &none, "nope")
         .await
         .unwrap_err();
-    assert!(err.is_user_error() && err.to_string().contains("unknown scope"), "{err}");
-    let err = strav_migrate::write(dir.path(), "tenant", "!!!", &none, &Default::default())
-        .unwrap_err();
-    assert!(matches!(err, strav_migrate::Error::EmptyMessage { .. }), "{err}");
+    assert!(
+        err.is_user_error() && err.to_string().contains("unknown scope"),
+        "{err}"
+    );
+    let err =
+        strav_migrate::write(dir.path(), "tenant", "!!!", &none, &Default::default()).unwrap_err();
+    assert!(
+        matches!(err, strav_migrate::Error::EmptyMessage { .. }),
+        "{err}"
+    );
 }

@@ -48,7 +48,7 @@ pub enum Command {
     GenerateModels(GenerateModelsArgs),
 
     /// Write the migration a domain's definitions need beyond its existing migrations
-    #[command(name = "generate:migration", long_about = crate::commands::generate_migration::ABOUT)]
+    #[command(name = "generate:migration", long_about = GENERATE_MIGRATION_ABOUT)]
     GenerateMigration(GenerateMigrationArgs),
 
     /// Create a tenant schema and register it
@@ -68,7 +68,7 @@ pub enum Command {
     SchemaDelete(SchemaDeleteArgs),
 
     /// Copy a schema into a new, registered schema (structure and migration version; rows with --with-data)
-    #[command(name = "schema:clone", long_about = crate::commands::clone::ABOUT)]
+    #[command(name = "schema:clone", long_about = CLONE_ABOUT)]
     SchemaClone(SchemaCloneArgs),
 
     /// Apply pending migrations of a domain to its schema(s)
@@ -279,3 +279,30 @@ pub struct GenerateMigrationArgs {
     #[arg(long, value_name = "DIR", default_value = "database/migrations")]
     pub migrations: PathBuf,
 }
+
+const CLONE_ABOUT: &str = "\
+Copy a schema into a new, registered schema
+
+Recreates everything of SOURCE in TARGET, in one transaction (on any error \
+TARGET does not exist): tables with their columns, defaults, identity and \
+serial columns (with sequences of their own), keys, checks, indexes and \
+foreign keys (those between SOURCE's tables point at TARGET's, those to \
+other schemas such as public stay), enums and other types, views, functions, \
+triggers, policies, comments, owners and privileges, and the rows of \
+strav_migrations, so TARGET is at SOURCE's migration version. TARGET is \
+registered in SOURCE's domain (tenant if SOURCE is not registered). Other \
+rows are copied only with --with-data, and then sequences continue where \
+SOURCE's are.";
+
+const GENERATE_MIGRATION_ABOUT: &str = "\
+Write the migration a domain's definitions need beyond its existing migrations
+
+Applies the existing migrations of --scope to a throw-away shadow schema \
+(strav_shadow_<random>, always dropped again), reads back what they create, \
+compares it with database/schemas/<domain>, and writes \
+database/migrations/<domain>/<YYYYMMDDHHMMSS>_<slug>.up.sql and .down.sql. \
+Handles tables, columns (type, nullability, default, identity), primary keys, \
+uniques, indexes, foreign keys and enums (create, add value). A rename cannot \
+be told from a drop and an add: it is written as both, with a warning in the \
+file and on stderr. When nothing changed it says so and writes nothing. Needs \
+a database connection but no tenant schema.";

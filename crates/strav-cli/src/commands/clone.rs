@@ -7,20 +7,6 @@ use crate::cli::{Global, SchemaCloneArgs};
 use crate::exit::CliError;
 use crate::output;
 
-pub const ABOUT: &str = "\
-Copy a schema into a new, registered schema
-
-Recreates everything of SOURCE in TARGET, in one transaction (on any error \
-TARGET does not exist): tables with their columns, defaults, identity and \
-serial columns (with sequences of their own), keys, checks, indexes and \
-foreign keys (those between SOURCE's tables point at TARGET's, those to \
-other schemas such as public stay), enums and other types, views, functions, \
-triggers, policies, comments, owners and privileges, and the rows of \
-strav_migrations, so TARGET is at SOURCE's migration version. TARGET is \
-registered in SOURCE's domain (tenant if SOURCE is not registered). Other \
-rows are copied only with --with-data, and then sequences continue where \
-SOURCE's are.";
-
 pub async fn clone(global: &Global, args: SchemaCloneArgs) -> Result<(), CliError> {
     // Bad names fail before any connection is attempted.
     SchemaName::new(&args.source)?;

@@ -12,19 +12,6 @@ use crate::cli::{GenerateMigrationArgs, Global};
 use crate::exit::CliError;
 use crate::output;
 
-pub const ABOUT: &str = "\
-Write the migration a domain's definitions need beyond its existing migrations
-
-Applies the existing migrations of --scope to a throw-away shadow schema \
-(strav_shadow_<random>, always dropped again), reads back what they create, \
-compares it with database/schemas/<domain>, and writes \
-database/migrations/<domain>/<YYYYMMDDHHMMSS>_<slug>.up.sql and .down.sql. \
-Handles tables, columns (type, nullability, default, identity), primary keys, \
-uniques, indexes, foreign keys and enums (create, add value). A rename cannot \
-be told from a drop and an add: it is written as both, with a warning in the \
-file and on stderr. When nothing changed it says so and writes nothing. Needs \
-a database connection but no tenant schema.";
-
 const DEFAULT_GENERATORS: &str = "config/generators.toml";
 
 pub async fn generate_migration(
