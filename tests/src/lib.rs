@@ -5,6 +5,7 @@
 //! uniquely named database and drops it when the `TestDb` goes out of scope,
 //! even when the test panics, so tests run in parallel and leave nothing behind.
 
+pub mod cancel;
 pub mod fixtures;
 pub mod pgbouncer;
 pub mod stress;

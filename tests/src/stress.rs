@@ -15,27 +15,13 @@ use rand::{Rng, SeedableRng};
 use sqlx::AssertSqlSafe;
 use strav_orm::{with_schema, Config, Database, Error, RoutingMode};
 
+use crate::cancel::cancel_after;
 use crate::fixtures::marker_tenants;
 use crate::TestDb;
 
 const TENANTS: usize = 8;
 const TASKS: usize = 12;
 const OPS: usize = 120;
-
-/// Drops `fut` after it returned `Pending` `waits + 1` times.
-async fn cancel_after<F: std::future::Future>(waits: u32, fut: F) -> Option<F::Output> {
-    let mut fut = Box::pin(fut);
-    let mut left = waits;
-    std::future::poll_fn(move |cx| match fut.as_mut().poll(cx) {
-        std::task::Poll::Ready(v) => std::task::Poll::Ready(Some(v)),
-        std::task::Poll::Pending if left == 0 => std::task::Poll::Ready(None),
-        std::task::Poll::Pending => {
-            left -= 1;
-            std::task::Poll::Pending
-        }
-    })
-    .await
-}
 
 #[derive(Default)]
 struct Tally {

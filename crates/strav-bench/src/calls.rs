@@ -19,6 +19,7 @@ use serde_json::json;
 use sqlx::{ConnectOptions, Connection};
 use strav_orm::with_schema;
 
+use crate::fixture::TenantOrder;
 use crate::scratch::{BoxError, ScratchDb};
 
 #[derive(clap::Args)]
@@ -36,15 +37,6 @@ pub struct Args {
     /// Pool size for the Strav modes.
     #[arg(long, default_value_t = 1)]
     connections: usize,
-}
-
-#[derive(Debug, Clone, strav_orm::Model)]
-#[strav(table = "orders", domain = "tenant")]
-struct TenantOrder {
-    #[strav(primary_key)]
-    id: i64,
-    total: i64,
-    status: String,
 }
 
 const TENANT: &str = "t_00000";

@@ -6,6 +6,16 @@ use sqlx::AssertSqlSafe;
 
 use crate::scratch::{BoxError, ScratchDb};
 
+/// The tenants' `orders` table as a model, as codegen would emit it.
+#[derive(Debug, Clone, strav_orm::Model)]
+#[strav(table = "orders", domain = "tenant")]
+pub struct TenantOrder {
+    #[strav(primary_key)]
+    pub id: i64,
+    pub total: i64,
+    pub status: String,
+}
+
 /// One schema per name with `orders(id, total, status)` holding `rows` rows.
 pub async fn create_order_tenants(
     scratch: &ScratchDb,

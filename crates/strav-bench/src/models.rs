@@ -19,22 +19,13 @@ use serde_json::json;
 use sqlx::AssertSqlSafe;
 use strav_orm::{with_schema, Database};
 
+use crate::fixture::TenantOrder;
 use crate::fixture::{backend_memory, create_order_tenants, raw_pool};
 use crate::scratch::{BoxError, ScratchDb};
 use crate::workload::{measure_workloads, LookupArgs, Step};
 
 /// The tenants, workers and pool shared with the other lookup benchmark.
 pub type Args = LookupArgs;
-
-/// The model the lookups go through, as codegen would emit it.
-#[derive(Debug, Clone, strav_orm::Model)]
-#[strav(table = "orders", domain = "tenant")]
-struct TenantOrder {
-    #[strav(primary_key)]
-    id: i64,
-    total: i64,
-    status: String,
-}
 
 pub async fn run(args: Args) -> Result<String, BoxError> {
     let scratch = ScratchDb::create("models").await?;

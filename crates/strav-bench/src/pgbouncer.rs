@@ -33,6 +33,7 @@ use sqlx::AssertSqlSafe;
 use strav_orm::{with_schema, Database, RoutingMode};
 
 use crate::fixture::create_order_tenants;
+use crate::fixture::TenantOrder;
 use crate::scratch::{BoxError, ScratchDb};
 use crate::workload::{measure_workloads, Step};
 
@@ -60,15 +61,6 @@ pub struct Args {
     /// Measured rounds per workload (the median is reported).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-}
-
-#[derive(Debug, Clone, strav_orm::Model)]
-#[strav(table = "orders", domain = "tenant")]
-struct TenantOrder {
-    #[strav(primary_key)]
-    id: i64,
-    total: i64,
-    status: String,
 }
 
 pub async fn run(args: Args) -> Result<String, BoxError> {

@@ -76,132 +76,68 @@ where
     <(T,)>::from_row(row).map(|(v,)| v)
 }
 
-impl<T> Fetch for All<T>
-where
-    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-{
-    type Output = Vec<T>;
-    fn run<'c>(
-        &'c self,
-        c: &'c mut PgConnection,
-        q: SqlStr,
-        a: PgArguments,
-        p: bool,
-    ) -> impl Future<Output = Result<Vec<T>, sqlx::Error>> + Send + 'c {
-        sqlx::query_as_with::<_, T, _>(q, a)
-            .persistent(p)
-            .fetch_all(c)
-    }
-    async fn run_simple<'c>(
-        &'c self,
-        c: &'c mut PgConnection,
-        q: SqlStr,
-    ) -> Result<Vec<T>, sqlx::Error> {
-        simple_rows(c, q).await?.iter().map(T::from_row).collect()
-    }
+/// One `impl Fetch` per result kind: how sqlx reads it from a prepared
+/// statement (`$builder(sql, args).$method(conn)`), and how it is read from
+/// the rows of a simple query.
+macro_rules! fetch_kind {
+    (
+        $name:ident => $out:ty where [$($bound:tt)*],
+        $builder:ident::<$decoded:ty>.$method:ident,
+        simple: |$rows:ident| $simple:expr $(,)?
+    ) => {
+        impl<T> Fetch for $name<T>
+        where
+            $($bound)*
+        {
+            type Output = $out;
+            fn run<'c>(
+                &'c self,
+                c: &'c mut PgConnection,
+                sql: SqlStr,
+                args: PgArguments,
+                persistent: bool,
+            ) -> impl Future<Output = Result<$out, sqlx::Error>> + Send + 'c {
+                sqlx::$builder::<_, $decoded, _>(sql, args)
+                    .persistent(persistent)
+                    .$method(c)
+            }
+            async fn run_simple<'c>(
+                &'c self,
+                c: &'c mut PgConnection,
+                sql: SqlStr,
+            ) -> Result<$out, sqlx::Error> {
+                let $rows = simple_rows(c, sql).await?;
+                $simple
+            }
+        }
+    };
 }
 
-impl<T> Fetch for One<T>
-where
-    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-{
-    type Output = T;
-    fn run<'c>(
-        &'c self,
-        c: &'c mut PgConnection,
-        q: SqlStr,
-        a: PgArguments,
-        p: bool,
-    ) -> impl Future<Output = Result<T, sqlx::Error>> + Send + 'c {
-        sqlx::query_as_with::<_, T, _>(q, a)
-            .persistent(p)
-            .fetch_one(c)
-    }
-    async fn run_simple<'c>(
-        &'c self,
-        c: &'c mut PgConnection,
-        q: SqlStr,
-    ) -> Result<T, sqlx::Error> {
-        first(simple_rows(c, q).await?, |r| T::from_row(r))?.ok_or(sqlx::Error::RowNotFound)
-    }
-}
-
-impl<T> Fetch for Optional<T>
-where
-    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-{
-    type Output = Option<T>;
-    fn run<'c>(
-        &'c self,
-        c: &'c mut PgConnection,
-        q: SqlStr,
-        a: PgArguments,
-        p: bool,
-    ) -> impl Future<Output = Result<Option<T>, sqlx::Error>> + Send + 'c {
-        sqlx::query_as_with::<_, T, _>(q, a)
-            .persistent(p)
-            .fetch_optional(c)
-    }
-    async fn run_simple<'c>(
-        &'c self,
-        c: &'c mut PgConnection,
-        q: SqlStr,
-    ) -> Result<Option<T>, sqlx::Error> {
-        first(simple_rows(c, q).await?, |r| T::from_row(r))
-    }
-}
-
-impl<T> Fetch for Scalar<T>
-where
-    T: Send + Unpin,
-    (T,): for<'r> FromRow<'r, PgRow>,
-{
-    type Output = T;
-    fn run<'c>(
-        &'c self,
-        c: &'c mut PgConnection,
-        q: SqlStr,
-        a: PgArguments,
-        p: bool,
-    ) -> impl Future<Output = Result<T, sqlx::Error>> + Send + 'c {
-        sqlx::query_scalar_with::<_, T, _>(q, a)
-            .persistent(p)
-            .fetch_one(c)
-    }
-    async fn run_simple<'c>(
-        &'c self,
-        c: &'c mut PgConnection,
-        q: SqlStr,
-    ) -> Result<T, sqlx::Error> {
-        first(simple_rows(c, q).await?, |r| scalar::<T>(r))?.ok_or(sqlx::Error::RowNotFound)
-    }
-}
-
-impl<T> Fetch for OptionalScalar<T>
-where
-    T: Send + Unpin,
-    (T,): for<'r> FromRow<'r, PgRow>,
-{
-    type Output = Option<T>;
-    fn run<'c>(
-        &'c self,
-        c: &'c mut PgConnection,
-        q: SqlStr,
-        a: PgArguments,
-        p: bool,
-    ) -> impl Future<Output = Result<Option<T>, sqlx::Error>> + Send + 'c {
-        sqlx::query_scalar_with::<_, T, _>(q, a)
-            .persistent(p)
-            .fetch_optional(c)
-    }
-    async fn run_simple<'c>(
-        &'c self,
-        c: &'c mut PgConnection,
-        q: SqlStr,
-    ) -> Result<Option<T>, sqlx::Error> {
-        first(simple_rows(c, q).await?, |r| scalar::<T>(r))
-    }
-}
+fetch_kind!(
+    All => Vec<T> where [T: for<'r> FromRow<'r, PgRow> + Send + Unpin],
+    query_as_with::<T>.fetch_all,
+    simple: |rows| rows.iter().map(|r| T::from_row(r)).collect(),
+);
+fetch_kind!(
+    One => T where [T: for<'r> FromRow<'r, PgRow> + Send + Unpin],
+    query_as_with::<T>.fetch_one,
+    simple: |rows| first(rows, |r| T::from_row(r))?.ok_or(sqlx::Error::RowNotFound),
+);
+fetch_kind!(
+    Optional => Option<T> where [T: for<'r> FromRow<'r, PgRow> + Send + Unpin],
+    query_as_with::<T>.fetch_optional,
+    simple: |rows| first(rows, |r| T::from_row(r)),
+);
+fetch_kind!(
+    Scalar => T where [T: Send + Unpin, (T,): for<'r> FromRow<'r, PgRow>],
+    query_scalar_with::<T>.fetch_one,
+    simple: |rows| first(rows, |r| scalar::<T>(r))?.ok_or(sqlx::Error::RowNotFound),
+);
+fetch_kind!(
+    OptionalScalar => Option<T> where [T: Send + Unpin, (T,): for<'r> FromRow<'r, PgRow>],
+    query_scalar_with::<T>.fetch_optional,
+    simple: |rows| first(rows, |r| scalar::<T>(r)),
+);
 
 /// Every row, undecoded.
 pub(crate) struct Rows;
