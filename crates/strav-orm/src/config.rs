@@ -79,6 +79,19 @@ pub struct PoolConfig {
     /// `client_connection_check_interval`), so a statement whose future was
     /// dropped stops within this time instead of running to its end. 0: off.
     pub client_connection_check_interval_ms: u64,
+    /// Retire a connection (close it after its current use; the pool opens
+    /// another when needed) once it has served this many distinct tenants.
+    /// Each PostgreSQL backend caches the catalog entries of every table it
+    /// touched, so a long-lived connection over thousands of tenants grows
+    /// without bound; this bounds it. 0: never.
+    pub max_tenants_per_connection: usize,
+    /// Retire a connection whose backend uses more memory than this
+    /// (mebibytes), checked now and then in the background, never on a
+    /// statement's path (PostgreSQL 14+, and the role must be allowed to read
+    /// `pg_backend_memory_contexts`). 0: never check.
+    pub backend_memory_limit_mib: u64,
+    /// Seconds between two checks of one connection's backend memory.
+    pub backend_memory_check_secs: f64,
 }
 
 impl Default for PoolConfig {
@@ -92,6 +105,9 @@ impl Default for PoolConfig {
             statement_cache_capacity: 100,
             tenant_statement_cache: 1024,
             client_connection_check_interval_ms: 250,
+            max_tenants_per_connection: 1000,
+            backend_memory_limit_mib: 64,
+            backend_memory_check_secs: 30.0,
         }
     }
 }
@@ -278,6 +294,9 @@ struct RawPool {
     statement_cache_capacity: Option<Lenient<usize>>,
     tenant_statement_cache: Option<Lenient<usize>>,
     client_connection_check_interval_ms: Option<Lenient<u64>>,
+    max_tenants_per_connection: Option<Lenient<usize>>,
+    backend_memory_limit_mib: Option<Lenient<u64>>,
+    backend_memory_check_secs: Option<Lenient<f64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -382,6 +401,15 @@ impl RawConfig {
             client_connection_check_interval_ms: p
                 .client_connection_check_interval_ms
                 .map_or(def.client_connection_check_interval_ms, |v| v.0),
+            max_tenants_per_connection: p
+                .max_tenants_per_connection
+                .map_or(def.max_tenants_per_connection, |v| v.0),
+            backend_memory_limit_mib: p
+                .backend_memory_limit_mib
+                .map_or(def.backend_memory_limit_mib, |v| v.0),
+            backend_memory_check_secs: p
+                .backend_memory_check_secs
+                .map_or(def.backend_memory_check_secs, |v| v.0),
         };
         if pool.max_connections == 0 {
             return Err("key `pool.max_connections`: must be at least 1".into());
@@ -391,6 +419,7 @@ impl RawConfig {
             ("connect_timeout_secs", pool.connect_timeout_secs),
             ("idle_timeout_secs", pool.idle_timeout_secs),
             ("max_lifetime_secs", pool.max_lifetime_secs),
+            ("backend_memory_check_secs", pool.backend_memory_check_secs),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(format!(

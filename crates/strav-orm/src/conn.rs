@@ -12,7 +12,7 @@ use sqlx::postgres::{PgArguments, PgConnection};
 use sqlx::{AssertSqlSafe, Connection as _, Executor as _, Row as _, SqlStr};
 
 use crate::fetch::Fetch;
-use crate::schema_name::SchemaIdent;
+use crate::schema_name::{SchemaIdent, SchemaName};
 use crate::search_path::SearchPath;
 
 /// A pooled connection and its session state.
@@ -39,6 +39,13 @@ pub(crate) struct PgConn {
     /// `exec.rs`). A mirror of part of sqlx's statement cache: a stale entry
     /// only costs a re-prepare, never correctness.
     pub(crate) qualified: HashSet<Box<str>>,
+    /// The distinct tenants this connection has served (hashes of their
+    /// names), for `[pool] max_tenants_per_connection`.
+    tenants: HashSet<u64>,
+    /// The tenant of the last statement: most statements repeat it.
+    last_tenant: Option<SchemaName>,
+    /// When the backend's memory was last checked (or the connection made).
+    pub(crate) checked_at: std::time::Instant,
 }
 
 /// What happens to a connection its user gave back.
@@ -62,6 +69,9 @@ impl PgConn {
             raw_used: false,
             retire: false,
             qualified: HashSet::new(),
+            tenants: HashSet::new(),
+            last_tenant: None,
+            checked_at: std::time::Instant::now(),
         }
     }
 
@@ -72,6 +82,23 @@ impl PgConn {
             Disposition::Settle
         } else {
             Disposition::Reuse
+        }
+    }
+
+    /// Counts `tenant` among those this connection served; past `limit`
+    /// (0: none) the connection retires after this use, so its backend's
+    /// caches of every tenant's catalog entries are given back.
+    pub(crate) fn note_tenant(&mut self, tenant: &SchemaName, limit: usize) {
+        if limit == 0 || self.last_tenant.as_ref() == Some(tenant) {
+            return;
+        }
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(tenant.as_str());
+        self.tenants.insert(hash);
+        self.last_tenant = Some(tenant.clone());
+        if self.tenants.len() > limit {
+            tracing::debug!(target: "strav::pool", tenants = self.tenants.len(), "retiring a connection that served its share of tenants");
+            self.retire = true;
         }
     }
 

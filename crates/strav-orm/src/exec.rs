@@ -122,6 +122,9 @@ async fn on_pool<F: Fetch>(core: &Core, mut stmt: Statement<'_>, fetch: &F) -> R
     }
     let mut lease = core.pool.lease(route.scope).await?;
     let conn = lease.conn();
+    if let Some(tenant) = &route.tenant {
+        conn.note_tenant(tenant, core.config.pool.max_tenants_per_connection);
+    }
     let plan = Plan {
         core,
         path: &route.path,
@@ -413,6 +416,9 @@ pub(crate) async fn begin(core: &Core, fixed: Option<SearchPath>) -> Result<TxCo
     let route = Route::resolve(mt, fixed)?;
     let mut lease = core.pool.lease(route.scope).await?;
     let conn = lease.conn();
+    if let Some(tenant) = &route.tenant {
+        conn.note_tenant(tenant, core.config.pool.max_tenants_per_connection);
+    }
     conn.busy = true;
     let trust_session = mt.routing == RoutingMode::Session;
     if let Err(e) = conn

@@ -196,6 +196,11 @@ pub(crate) struct Pool {
     try_now: Timeouts,
     acquire_timeout: Duration,
     connect_timeout: Duration,
+    /// `[pool] backend_memory_limit_mib` in bytes; 0 when off or when the
+    /// server will not tell (see [`check_memory`]).
+    memory_limit: std::sync::atomic::AtomicU64,
+    /// How often one connection's backend memory is checked, at most.
+    memory_check_every: Duration,
 }
 
 impl Pool {
@@ -237,6 +242,16 @@ impl Pool {
             },
             acquire_timeout: pool.acquire_timeout(),
             connect_timeout: pool.connect_timeout(),
+            // Behind a transaction pooler the backend is whichever server
+            // connection the pooler picked: bound it with the pooler's own
+            // `server_lifetime` there instead.
+            memory_limit: std::sync::atomic::AtomicU64::new(match config.multi_tenant.routing {
+                crate::config::RoutingMode::Session => {
+                    pool.backend_memory_limit_mib.saturating_mul(1024 * 1024)
+                }
+                crate::config::RoutingMode::Transaction => 0,
+            }),
+            memory_check_every: Duration::from_secs_f64(pool.backend_memory_check_secs),
         });
         tokio::spawn(reap(Arc::downgrade(&pool), pool.reaper.clone()));
         Ok(pool)
@@ -315,6 +330,9 @@ impl Pool {
         match obj.disposition() {
             Disposition::Close => drop(Object::take(obj)),
             Disposition::Settle => settle_in_background(obj),
+            Disposition::Reuse if self.memory_check_due(&obj) => {
+                check_memory_in_background(self.clone(), obj)
+            }
             Disposition::Reuse => match scope {
                 Some(scope) => self.park(obj, scope),
                 None => drop(obj),
@@ -345,6 +363,11 @@ impl Pool {
         } else if self.waiting.load(Ordering::SeqCst) > 0 {
             self.wake_reaper();
         }
+    }
+
+    fn memory_check_due(&self, conn: &PgConn) -> bool {
+        self.memory_limit.load(Ordering::Relaxed) > 0
+            && conn.checked_at.elapsed() >= self.memory_check_every
     }
 
     pub(crate) fn status(&self) -> deadpool::Status {
@@ -426,6 +449,48 @@ fn settle_in_background(mut obj: Object) {
 }
 
 /// Counts a checkout as waiting.
+/// Asks the backend how much memory it holds, off any statement's path:
+/// the connection goes back to the pool after one round trip, or is closed
+/// when past the limit. A server that will not say (before PostgreSQL 14, or
+/// a role that may not read `pg_backend_memory_contexts`) turns the check
+/// off for the pool, once.
+fn check_memory_in_background(pool: Arc<Pool>, mut obj: Object) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return drop(obj);
+    };
+    runtime.spawn(async move {
+        obj.checked_at = Instant::now();
+        let limit = pool.memory_limit.load(Ordering::Relaxed);
+        // Busy while the query is out: if this task is dropped half-way, the
+        // connection is closed rather than reused with a reply pending.
+        obj.busy = true;
+        let bytes = backend_bytes(&mut obj).await;
+        obj.busy = false;
+        match bytes {
+            Ok(bytes) if bytes > limit => {
+                tracing::debug!(target: "strav::pool", bytes, limit, "retiring a connection whose backend grew past the memory limit");
+                drop(Object::take(obj));
+            }
+            Ok(_) => drop(obj),
+            Err(sqlx::Error::Database(e)) => {
+                tracing::warn!(target: "strav::pool", error = %e, "cannot read backend memory; [pool] backend_memory_limit_mib is not enforced (it needs PostgreSQL 14+ and the pg_read_all_stats role)");
+                pool.memory_limit.store(0, Ordering::Relaxed);
+                drop(obj);
+            }
+            Err(_) => drop(Object::take(obj)),
+        }
+    });
+}
+
+async fn backend_bytes(conn: &mut PgConn) -> std::result::Result<u64, sqlx::Error> {
+    use sqlx::Row as _;
+    let row =
+        sqlx::raw_sql("SELECT sum(total_bytes)::bigint FROM pg_catalog.pg_backend_memory_contexts")
+            .fetch_one(&mut conn.raw)
+            .await?;
+    Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
+}
+
 struct Waiting<'p>(&'p Pool);
 
 impl<'p> Waiting<'p> {
