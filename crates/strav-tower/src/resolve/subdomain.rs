@@ -108,12 +108,19 @@ pub(crate) fn request_host(parts: &Parts) -> Result<Option<String>, TenantError>
     let authority: Authority = raw
         .parse()
         .map_err(|_| TenantError::BadRequest("the Host header is not a valid host[:port]"))?;
-    if authority.port().is_some() && authority.port_u16().is_none() {
+    let host = authority.host();
+    // Without user information the authority is the host, then `:port` or
+    // nothing; http's own port accessors skip a port that does not parse.
+    let port = authority.as_str().get(host.len()..).unwrap_or_default();
+    if !port.is_empty()
+        && port
+            .strip_prefix(':')
+            .is_none_or(|p| p.parse::<u16>().is_err())
+    {
         return Err(TenantError::BadRequest(
             "the Host header's port is not a number",
         ));
     }
-    let host = authority.host();
     Ok(Some(host.strip_suffix('.').unwrap_or(host).to_owned()))
 }
 
