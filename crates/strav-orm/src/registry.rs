@@ -81,7 +81,9 @@ pub(crate) async fn exists(db: &Database) -> Result<bool> {
 
 /// Registers `name` for `domain` in the caller's transaction.
 pub(crate) async fn insert(tx: &Tx, name: &SchemaName, domain: &str) -> Result<SchemaInfo> {
-    let info = tx.sql(
+    // Sent at commit, so only if the insert below commits too.
+    notify(tx, SchemaEvent::Created(name.to_string())).await?;
+    tx.sql(
         "INSERT INTO public.strav_schemas (name, domain) VALUES ($1, $2) \
          RETURNING name, domain, created_at",
     )
@@ -92,9 +94,7 @@ pub(crate) async fn insert(tx: &Tx, name: &SchemaName, domain: &str) -> Result<S
     .map_err(|e| match e.sqlstate().as_deref() {
         Some("23505") => Error::SchemaAlreadyExists(name.to_string()),
         _ => e,
-    })?;
-    notify(tx, SchemaEvent::Created(name.to_string())).await?;
-    Ok(info)
+    })
 }
 
 /// The same registration as SQL text, for a script that must run in one
