@@ -7,6 +7,7 @@
 //! cargo run --release -p strav-bench -- migrate [--tenants 1000]
 //! cargo run --release -p strav-bench -- metrics --schemas 10000
 //! cargo run --release -p strav-bench -- pgbouncer   # needs scripts/ensure-pgbouncer.sh
+//! cargo run --release -p strav-bench -- http
 //! scripts/bench-calls.sh        # client instructions per lookup (callgrind)
 //! ```
 //!
@@ -16,6 +17,7 @@
 
 mod calls;
 mod fixture;
+mod http;
 mod metrics;
 mod migrate;
 mod models;
@@ -47,6 +49,8 @@ enum Command {
     Calls(calls::Args),
     /// Lookups and transactions through PgBouncer: Strav against plain sqlx.
     Pgbouncer(pgbouncer::Args),
+    /// GET /orders/{id} through the tenant layer against a hand-written axum + sqlx handler.
+    Http(http::Args),
 }
 
 #[tokio::main]
@@ -59,6 +63,7 @@ async fn main() {
         Command::Migrate(args) => migrate::run(args).await,
         Command::Calls(args) => calls::run(args).await,
         Command::Pgbouncer(args) => pgbouncer::run(args).await,
+        Command::Http(args) => http::run(args).await,
     };
     match result {
         Ok(json) => println!("{json}"),
