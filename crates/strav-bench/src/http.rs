@@ -68,7 +68,11 @@ pub async fn run(args: Args) -> Result<String, BoxError> {
     result
 }
 
-async fn measure(args: &Args, scratch: &ScratchDb, counter: &'static Counter) -> Result<String, BoxError> {
+async fn measure(
+    args: &Args,
+    scratch: &ScratchDb,
+    counter: &'static Counter,
+) -> Result<String, BoxError> {
     let tenants: Vec<String> = (0..args.tenants).map(|i| format!("t_{i:05}")).collect();
     create_order_tenants(scratch, &tenants, args.rows).await?;
 
@@ -236,7 +240,8 @@ impl Clients {
         for _ in 0..n {
             let stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
-            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            let (sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
             tokio::spawn(conn);
             senders.push(Mutex::new(sender));
         }
@@ -252,7 +257,12 @@ impl Clients {
         sender.ready().await.expect("connection ready");
         let response = sender.send_request(request).await.expect("a response");
         assert_eq!(response.status(), 200, "GET /orders/{id} on {host}");
-        let body = response.into_body().collect().await.expect("a body").to_bytes();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
         assert!(body.starts_with(b"{\"id\":"), "{body:?}");
     }
 }
@@ -272,7 +282,9 @@ impl Counter {
             statements: AtomicU64::new(0),
             switches: AtomicU64::new(0),
         };
-        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(CountLayer(&COUNTER)));
+        let _ = tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(CountLayer(&COUNTER)),
+        );
         &COUNTER
     }
 
@@ -284,7 +296,10 @@ impl Counter {
 
     fn stop(&self) -> (u64, u64) {
         self.on.store(false, Ordering::SeqCst);
-        (self.statements.load(Ordering::SeqCst), self.switches.load(Ordering::SeqCst))
+        (
+            self.statements.load(Ordering::SeqCst),
+            self.switches.load(Ordering::SeqCst),
+        )
     }
 }
 
