@@ -8,6 +8,7 @@
 //! cargo run --release -p strav-bench -- metrics --schemas 10000
 //! cargo run --release -p strav-bench -- memory --tenants 10000
 //! cargo run --release -p strav-bench -- pgbouncer   # needs scripts/ensure-pgbouncer.sh
+//! cargo run --release -p strav-bench -- http
 //! scripts/bench-calls.sh        # client instructions per lookup (callgrind)
 //! ```
 //!
@@ -17,6 +18,7 @@
 
 mod calls;
 mod fixture;
+mod http;
 mod memory;
 mod metrics;
 mod migrate;
@@ -51,6 +53,8 @@ enum Command {
     Pgbouncer(pgbouncer::Args),
     /// Backend memory over many tenants, with and without the tenant bound.
     Memory(memory::Args),
+    /// GET /orders/{id} through the tenant layer against a hand-written axum + sqlx handler.
+    Http(http::Args),
 }
 
 #[tokio::main]
@@ -64,6 +68,7 @@ async fn main() {
         Command::Calls(args) => calls::run(args).await,
         Command::Pgbouncer(args) => pgbouncer::run(args).await,
         Command::Memory(args) => memory::run(args).await,
+        Command::Http(args) => http::run(args).await,
     };
     match result {
         Ok(json) => println!("{json}"),

@@ -45,6 +45,13 @@ impl SchemaContext {
     pub fn is_bypass(&self) -> bool {
         self.schema.is_none()
     }
+
+    /// Runs `f` with this context current. For work polled outside the
+    /// scope's future that must still run in it, such as a response body
+    /// polled after its handler returned: wrap each poll in `sync_scope`.
+    pub fn sync_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        CONTEXT.sync_scope(Some(self.clone()), f)
+    }
 }
 
 /// Runs `fut` with every query inside it routed to `schema`.

@@ -42,6 +42,7 @@ mod pool;
 mod pooler;
 mod registry;
 mod route;
+mod schema_events;
 mod schema_manager;
 mod schema_name;
 mod search_path;
@@ -64,6 +65,7 @@ pub use model::{
     Assignment, Column, Compatible, Executor, Filter, HasPrimaryKey, Model, Order, PgEnum, Query,
 };
 pub use registry::SchemaInfo;
+pub use schema_events::{SchemaEvent, SCHEMA_EVENTS_CHANNEL};
 pub use schema_manager::{SchemaManager, SchemaStats};
 pub use schema_name::{check_domain, IntoSchemaName, SchemaIdent, SchemaName};
 pub use sql::Sql;

@@ -12,6 +12,7 @@ use sqlx::SqlSafeStr;
 
 use crate::database::Database;
 use crate::error::{Error, Result};
+use crate::schema_events::{SchemaEvent, SCHEMA_EVENTS_CHANNEL};
 use crate::schema_name::{SchemaIdent, SchemaName};
 use crate::search_path::SearchPath;
 use crate::sql::Sql;
@@ -80,6 +81,8 @@ pub(crate) async fn exists(db: &Database) -> Result<bool> {
 
 /// Registers `name` for `domain` in the caller's transaction.
 pub(crate) async fn insert(tx: &Tx, name: &SchemaName, domain: &str) -> Result<SchemaInfo> {
+    // Sent at commit, so only if the insert below commits too.
+    notify(tx, SchemaEvent::Created(name.to_string())).await?;
     tx.sql(
         "INSERT INTO public.strav_schemas (name, domain) VALUES ($1, $2) \
          RETURNING name, domain, created_at",
@@ -98,7 +101,11 @@ pub(crate) async fn insert(tx: &Tx, name: &SchemaName, domain: &str) -> Result<S
 /// round trip. Both values are validated names (no quote can occur).
 pub(crate) fn insert_sql(name: &SchemaName, domain: &str) -> String {
     debug_assert!(crate::schema_name::check_domain(domain).is_ok());
-    format!("INSERT INTO public.strav_schemas (name, domain) VALUES ('{name}', '{domain}');")
+    let event = SchemaEvent::Created(name.to_string()).payload();
+    format!(
+        "INSERT INTO public.strav_schemas (name, domain) VALUES ('{name}', '{domain}'); \
+         SELECT pg_notify('{SCHEMA_EVENTS_CHANNEL}', '{event}');"
+    )
 }
 
 /// The registered domain of `name`, if it is registered.
@@ -160,6 +167,17 @@ pub(crate) async fn lock(tx: &Tx, name: &SchemaName) -> Result<bool> {
 pub(crate) async fn remove(tx: &Tx, name: &SchemaName) -> Result<()> {
     tx.sql("DELETE FROM public.strav_schemas WHERE name = $1")
         .bind(name.as_str())
+        .execute()
+        .await?;
+    notify(tx, SchemaEvent::Deleted(name.to_string())).await
+}
+
+/// Announces a registry change to other processes; delivered when the
+/// caller's transaction commits (see `schema_events`).
+async fn notify(tx: &Tx, event: SchemaEvent) -> Result<()> {
+    tx.sql("SELECT pg_notify($1, $2)")
+        .bind(SCHEMA_EVENTS_CHANNEL)
+        .bind(event.payload())
         .execute()
         .await
         .map(drop)
