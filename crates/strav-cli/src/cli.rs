@@ -184,9 +184,17 @@ pub struct SchemaListArgs {
     #[arg(long, value_name = "DOMAIN")]
     pub domain: Option<String>,
 
-    /// Print a JSON array instead of a table
+    /// Print one JSON object per line (JSON Lines) instead of a table
     #[arg(long)]
     pub json: bool,
+
+    /// Print at most this many schemas
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+
+    /// Start after this name (the last one of the previous page)
+    #[arg(long, value_name = "NAME")]
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Args)]

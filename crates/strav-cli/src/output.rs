@@ -22,6 +22,13 @@ pub fn json<T: Serialize>(w: &mut dyn Write, value: &T) -> io::Result<()> {
     writeln!(w)
 }
 
+/// One value as one line of JSON (JSON Lines): a stream a reader can
+/// process as it comes.
+pub fn json_line<T: Serialize>(w: &mut dyn Write, value: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, value).map_err(io::Error::from)?;
+    writeln!(w)
+}
+
 /// The registered schemas as an aligned table, or a sentence when there are none.
 pub fn schema_table(
     w: &mut dyn Write,

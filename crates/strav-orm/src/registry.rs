@@ -137,6 +137,31 @@ pub(crate) async fn list(db: &Database, domain: Option<&str>) -> Result<Vec<Sche
     .await
 }
 
+/// At most `limit` registered schemas whose names sort after `after`, by
+/// name; only those of `domain` when given. One index range scan, whatever
+/// the number of schemas: list them all a page at a time.
+pub(crate) async fn list_page(
+    db: &Database,
+    domain: Option<&str>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<SchemaInfo>> {
+    if !exists(db).await? {
+        return Ok(Vec::new());
+    }
+    sql(
+        db,
+        "SELECT name, domain, created_at FROM public.strav_schemas \
+         WHERE ($1::text IS NULL OR domain = $1) AND ($2::text IS NULL OR name > $2) \
+         ORDER BY name LIMIT $3",
+    )
+    .bind(domain)
+    .bind(after)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all()
+    .await
+}
+
 /// Whether `name` is registered and its schema exists.
 pub(crate) async fn is_live(db: &Database, name: &SchemaName) -> Result<bool> {
     if !exists(db).await? {

@@ -208,6 +208,22 @@ impl SchemaManager {
         registry::list(&self.db, domain).await
     }
 
+    /// A page of registered schemas: at most `limit` whose names sort after
+    /// `after` (`None`: from the first), by name, only those of `domain`
+    /// when given. Pass the last name of a page as the next `after` to walk
+    /// any number of schemas in bounded memory.
+    pub async fn list_schemas_page(
+        &self,
+        domain: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SchemaInfo>> {
+        if let Some(d) = domain {
+            check_domain(d)?;
+        }
+        registry::list_page(&self.db, domain, after, limit).await
+    }
+
     /// A statement that runs in `schema` whatever the current context
     /// (`executeInSchema`): bind parameters and fetch as with [`Database::sql`].
     pub fn execute_schema(&self, schema: &SchemaName, sql: impl SqlSafeStr) -> Sql<'_> {

@@ -50,14 +50,49 @@ pub async fn create(global: &Global, args: SchemaCreateArgs) -> Result<(), CliEr
     output::print(|w| writeln!(w, "created schema {} (domain {})", info.name, info.domain))
 }
 
+/// Schemas are read this many at a time, so listing 100,000 of them holds
+/// one page in memory (JSON) and never sends one huge result.
+const LIST_PAGE: usize = 1000;
+
 pub async fn list(global: &Global, args: SchemaListArgs) -> Result<(), CliError> {
     let domain = args.domain.as_deref();
-    let schemas = with_manager(global, async |m| m.list_schemas(domain).await).await?;
+    let db = connect(global).await?;
+    let manager = SchemaManager::new(&db);
+    let result = list_pages(&manager, &args).await;
+    db.close();
+    let table = result?;
     if args.json {
-        output::print(|w| output::json(w, &schemas))
-    } else {
-        output::print(|w| output::schema_table(w, &schemas, domain))
+        return Ok(());
     }
+    output::print(|w| output::schema_table(w, &table, domain))
+}
+
+/// Walks the registry a page at a time: JSON lines are printed as each page
+/// arrives; table rows are returned to be aligned.
+async fn list_pages(
+    manager: &SchemaManager,
+    args: &SchemaListArgs,
+) -> Result<Vec<strav_orm::SchemaInfo>, CliError> {
+    let mut after = args.after.clone();
+    let mut left = args.limit.unwrap_or(usize::MAX);
+    let mut table = Vec::new();
+    while left > 0 {
+        let page = manager
+            .list_schemas_page(args.domain.as_deref(), after.as_deref(), left.min(LIST_PAGE))
+            .await?;
+        left -= page.len();
+        after = page.last().map(|s| s.name.clone());
+        let full = page.len() == LIST_PAGE;
+        if args.json {
+            output::print(|w| page.iter().try_for_each(|s| output::json_line(w, s)))?;
+        } else {
+            table.extend(page);
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(table)
 }
 
 pub async fn stats(global: &Global, args: SchemaStatsArgs) -> Result<(), CliError> {

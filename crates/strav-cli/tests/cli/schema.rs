@@ -68,16 +68,24 @@ async fn create_list_stats_delete() {
         "aligned: {run:#?}"
     );
 
-    // JSON: every field, created_at as an RFC 3339 timestamp.
+    // JSON Lines: one object per schema, every field, created_at as an RFC
+    // 3339 timestamp.
     let run = strav(&["schema:list", "--json"]).ok();
-    let list = run.json();
-    assert_eq!(list.as_array().unwrap().len(), 2);
+    let list = run.json_lines();
+    assert_eq!(list.len(), 2);
     assert_eq!(list[0]["name"], "company_123");
     assert_eq!(list[0]["domain"], "tenant");
     let created = list[0]["created_at"].as_str().unwrap();
     assert!(created.contains('T') && created.len() >= 20, "{created}");
     let run = strav(&["schema:list", "--domain", "factory", "--json"]).ok();
     assert_eq!(listed_names(&run), ["plant_1"]);
+    // Pages: --limit and --after, by name.
+    let run = strav(&["schema:list", "--json", "--limit", "1"]).ok();
+    assert_eq!(listed_names(&run), ["company_123"]);
+    let run = strav(&["schema:list", "--json", "--after", "company_123"]).ok();
+    assert_eq!(listed_names(&run), ["plant_1"]);
+    let run = strav(&["schema:list", "--after", "plant_1"]).ok();
+    assert_eq!(run.stdout, "no schemas registered\n");
     let run = strav(&["schema:list", "--domain", "marketing"]).ok();
     assert_eq!(run.stdout, "no schemas registered in domain marketing\n");
 

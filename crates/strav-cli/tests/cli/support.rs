@@ -249,10 +249,19 @@ impl Run {
     }
 
     /// `(name, domain)` of each schema in `schema:list --json` output.
+    /// The objects of a JSON Lines stdout, one per line.
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("a line is not JSON ({e}): {l:?}"))
+            })
+            .collect()
+    }
+
     pub fn listed_schemas(&self) -> Vec<(String, String)> {
-        self.json()
-            .as_array()
-            .expect("a JSON array")
+        self.json_lines()
             .iter()
             .map(|s| {
                 let field = |key: &str| {
