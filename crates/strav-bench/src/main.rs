@@ -7,6 +7,7 @@
 //! cargo run --release -p strav-bench -- migrate [--tenants 1000]
 //! cargo run --release -p strav-bench -- metrics --schemas 10000
 //! cargo run --release -p strav-bench -- memory --tenants 10000
+//! cargo run --release -p strav-bench -- scale --steps 1000,10000,100000
 //! cargo run --release -p strav-bench -- pgbouncer   # needs scripts/ensure-pgbouncer.sh
 //! cargo run --release -p strav-bench -- http
 //! scripts/bench-calls.sh        # client instructions per lookup (callgrind)
@@ -25,6 +26,7 @@ mod migrate;
 mod models;
 mod pgbouncer;
 mod routing;
+mod scale;
 mod scratch;
 mod workload;
 
@@ -53,6 +55,8 @@ enum Command {
     Pgbouncer(pgbouncer::Args),
     /// Backend memory over many tenants, with and without the tenant bound.
     Memory(memory::Args),
+    /// How schema and migration operations grow to 100,000 tenants.
+    Scale(scale::Args),
     /// GET /orders/{id} through the tenant layer against a hand-written axum + sqlx handler.
     Http(http::Args),
 }
@@ -68,6 +72,7 @@ async fn main() {
         Command::Calls(args) => calls::run(args).await,
         Command::Pgbouncer(args) => pgbouncer::run(args).await,
         Command::Memory(args) => memory::run(args).await,
+        Command::Scale(args) => scale::run(args).await,
         Command::Http(args) => http::run(args).await,
     };
     match result {
