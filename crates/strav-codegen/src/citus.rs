@@ -10,10 +10,11 @@
 //! * **Distributed**: every table of a per-tenant domain. Nothing to emit: a table
 //!   created in a distributed schema is distributed by Citus itself.
 //! * **Reference**: a table of a fixed domain (`public` or another one) that a
-//!   per-tenant table references, and, since a reference table may reference only
-//!   reference tables once its foreign keys carry actions (`users.organization_id ...
-//!   ON DELETE SET NULL`), every table such a table references, transitively. The
-//!   migration that creates one calls `create_reference_table`.
+//!   per-tenant table references, and every table such a table references,
+//!   transitively: a reference table may reference other reference tables, and local
+//!   tables only with `NO ACTION`/`RESTRICT` (`users.organization_id ... ON DELETE SET
+//!   NULL` would be refused), so making them all reference tables is the rule that
+//!   always holds. The migration that creates one calls `create_reference_table`.
 //! * **Local**: a fixed-domain table linked by foreign keys (either way, transitively
 //!   over other fixed tables) to a reference table. Citus adds it to its metadata as a
 //!   local table of the coordinator when the foreign key is created
