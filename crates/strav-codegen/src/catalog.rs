@@ -14,6 +14,9 @@ pub use crate::types::ColumnType;
 pub struct Catalog {
     /// Sorted by name.
     pub domains: Vec<Domain>,
+    /// `[citus] enabled` of `generators.toml`: migration plans emit what Citus's
+    /// schema-based sharding needs (see [`crate::citus`]).
+    pub citus: bool,
 }
 
 impl Catalog {

@@ -1,4 +1,5 @@
-//! `config/generators.toml`: model naming per domain, per-tenant domains, output folder.
+//! `config/generators.toml`: model naming per domain, per-tenant domains, output folder,
+//! and whether migrations are written for Citus.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,18 @@ pub struct Config {
     pub per_tenant: Vec<String>,
     /// `[output] models`: where `strav generate:models` writes. Default `src/models`.
     pub models_dir: String,
+    /// `[citus]`: write migrations for Citus's schema-based sharding.
+    pub citus: Citus,
+}
+
+/// `[citus]` of `generators.toml`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Citus {
+    /// `enabled = true`: a table of a fixed domain that a per-tenant table references
+    /// (directly, or through other such tables) becomes a Citus reference table in the
+    /// migration that creates it, and definitions Citus cannot take are errors. Default
+    /// `false`: migrations are plain PostgreSQL.
+    pub enabled: bool,
 }
 
 impl Default for Config {
@@ -25,6 +38,7 @@ impl Default for Config {
             model_naming: BTreeMap::new(),
             per_tenant: vec!["tenant".to_string()],
             models_dir: "src/models".to_string(),
+            citus: Citus::default(),
         }
     }
 }
@@ -153,10 +167,25 @@ impl Config {
                         }
                     }
                 }
+                "citus" => {
+                    let Some(table) = r.table(key, value) else {
+                        continue;
+                    };
+                    for (k, v) in entries(table) {
+                        match k.get_ref().as_ref() {
+                            "enabled" => {
+                                if let Some(b) = r.bool(k, v) {
+                                    config.citus.enabled = b.value;
+                                }
+                            }
+                            _ => r.unknown_key(k, "[citus]", &["enabled"]),
+                        }
+                    }
+                }
                 _ => r.unknown_key(
                     key,
                     "generators.toml",
-                    &["model_naming", "domains", "output"],
+                    &["model_naming", "domains", "output", "citus"],
                 ),
             }
         }

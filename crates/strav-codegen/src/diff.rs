@@ -39,6 +39,15 @@
 //! warning in the file and in [`MigrationPlan::warnings`]. An index, unique or foreign
 //! key that only changed its name is renamed.
 //!
+//! With `[citus] enabled` ([`Catalog::citus`]), a table that [`crate::citus::Layout`]
+//! makes a reference table gets `SELECT create_reference_table('<table>');` in the
+//! migration that creates it, after the tables and before indexes and foreign keys,
+//! with a comment saying why; the name is unqualified like every other, so it resolves
+//! to the schema being migrated. A change Citus refuses on a table it manages (identity
+//! or serial added, identity changed, type change of a sequence-fed column, a sequence
+//! `OWNED BY` it) gets a warning. A table that already exists is never made a reference
+//! table by a plan: a snapshot does not say what Citus made of it.
+//!
 //! # Limits
 //!
 //! * Only what definitions can declare is compared: tables, columns (type, nullability,
@@ -113,9 +122,10 @@ impl MigrationPlan {
 pub fn plan(domain: &Domain, catalog: &Catalog, current: &SchemaSnapshot) -> MigrationPlan {
     let desired = SchemaSnapshot::of_domain(catalog, domain);
     let current = current.clone();
-    let up = planner::up(&current, &desired);
+    let citus = planner::CitusSchema::of(catalog, domain);
+    let up = planner::up(&current, &desired, &citus);
     let after = planner::after_up(&current, &desired);
-    let down = planner::down(&after, &current);
+    let down = planner::down(&after, &current, &citus);
     let mut warnings = up.warnings.clone();
     if up.no_transaction {
         warnings.push(

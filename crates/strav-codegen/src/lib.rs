@@ -156,7 +156,16 @@
 //!
 //! [output]
 //! models = "src/models"     # where `strav generate:models` writes
+//!
+//! [citus]
+//! enabled = false           # true: migrations for Citus schema-based sharding
 //! ```
+//!
+//! With `[citus] enabled = true`, the migration that creates a fixed-domain table that a
+//! per-tenant table references (directly or through such tables) makes it a Citus
+//! reference table (`SELECT create_reference_table('users');`), plans warn about changes
+//! Citus refuses on its tables, and definitions it cannot take are errors; see
+//! [`citus`] and the README, "Beyond one server".
 //!
 //! * Model name = prefix + `model` (or PascalCase of the singular table name; Inflector
 //!   plus corrections on the last word: `people` → `Person`, `categories` → `Category`,
@@ -243,6 +252,7 @@
 
 mod builder;
 pub mod catalog;
+pub mod citus;
 pub mod config;
 mod default_value;
 pub(crate) mod definition;

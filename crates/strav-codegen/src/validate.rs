@@ -2,13 +2,15 @@
 //!
 //! Runs in passes so that every problem is found in one run: enums of every domain first
 //! (column types need them), then tables, then references (they need every table), then
-//! names that must be unique across files. A file that is not valid TOML is reported and
+//! names that must be unique across files, and last, on the finished catalog, what Citus
+//! refuses when `[citus]` is on. A file that is not valid TOML is reported and
 //! skipped, and its domain is marked *tainted*: "no such table/enum" errors that point into
 //! a tainted domain are not reported, since the missing name is probably in the broken file.
 //!
 //! Each pass reports into the same [`Diagnostics`] and carries on with what is valid, so
 //! the order of the passes decides what can be checked, never which problems are shown.
 
+mod citus;
 mod columns;
 mod draft;
 mod enums;
@@ -58,6 +60,7 @@ pub(crate) fn build(
         .collect();
     names::rust_names(&unique_drafts, &enums, diags);
     names::index_names(&drafts, diags);
+    let citus_checks = citus::collect(&drafts);
 
     let mut catalog = Catalog {
         domains: domains
@@ -74,6 +77,7 @@ pub(crate) fn build(
                     .collect(),
             })
             .collect(),
+        citus: config.citus.enabled,
     };
     for (i, draft) in drafts.into_iter().enumerate() {
         if duplicate_tables.contains(&i) {
@@ -90,5 +94,6 @@ pub(crate) fn build(
     for domain in &mut catalog.domains {
         domain.tables.sort_by(|a, b| a.name.cmp(&b.name));
     }
+    citus::check(&citus_checks, &catalog, diags);
     catalog
 }

@@ -22,6 +22,9 @@ pub(super) enum Phase {
     // Before CreateTable: a new table's index may take a name a rename frees.
     Rename,
     CreateTable,
+    // After the tables exist and before any foreign key: Citus makes a table with
+    // foreign keys to plain tables a reference table only if their actions allow it.
+    CreateReferenceTable,
     AlterColumns,
     AddConstraint,
     CreateIndex,
@@ -47,6 +50,10 @@ pub(super) enum Change {
     CreateTable(TableSnapshot),
     DropTable {
         name: String,
+    },
+    /// Citus: `SELECT create_reference_table(...)` on a table just created.
+    CreateReferenceTable {
+        table: String,
     },
     AddColumn {
         table: String,
@@ -151,6 +158,7 @@ impl Change {
             Change::DropEnum { .. } => Phase::DropEnum,
             Change::CreateTable(_) => Phase::CreateTable,
             Change::DropTable { .. } => Phase::DropTable,
+            Change::CreateReferenceTable { .. } => Phase::CreateReferenceTable,
             Change::AddColumn { .. }
             | Change::DropColumn { .. }
             | Change::AlterColumn { .. }

@@ -1,6 +1,7 @@
 //! Decides the changes between two snapshots: which statements, in which order, and what
 //! to warn about. One module per kind of object; they all write to one [`Recorder`].
 
+mod citus;
 mod columns;
 mod constraints;
 mod enums;
@@ -10,6 +11,7 @@ mod tables;
 
 use super::change::Step;
 use super::snapshot::SchemaSnapshot;
+pub(super) use citus::CitusSchema;
 use recorder::{Direction, Recorder};
 
 /// The changes from one snapshot to another.
@@ -34,20 +36,26 @@ impl Changes {
 }
 
 /// What it takes to bring a schema holding `from` to `to`, with warnings.
-pub(super) fn up(from: &SchemaSnapshot, to: &SchemaSnapshot) -> Changes {
-    between(Direction::Up, from, to)
+pub(super) fn up(from: &SchemaSnapshot, to: &SchemaSnapshot, citus: &CitusSchema) -> Changes {
+    between(Direction::Up, from, to, citus)
 }
 
 /// What undoes [`up`]: `from` is the state `up` left ([`after_up`]), `to` the state
 /// before it. Only notes, no warnings: whoever reads them read those of `up`.
-pub(super) fn down(from: &SchemaSnapshot, to: &SchemaSnapshot) -> Changes {
-    between(Direction::Down, from, to)
+pub(super) fn down(from: &SchemaSnapshot, to: &SchemaSnapshot, citus: &CitusSchema) -> Changes {
+    between(Direction::Down, from, to, citus)
 }
 
-fn between(direction: Direction, from: &SchemaSnapshot, to: &SchemaSnapshot) -> Changes {
+fn between(
+    direction: Direction,
+    from: &SchemaSnapshot,
+    to: &SchemaSnapshot,
+    citus: &CitusSchema,
+) -> Changes {
     let mut rec = Recorder::new(direction, from, to);
     enums::plan(&mut rec, from, to);
-    tables::plan(&mut rec, from, to);
+    tables::plan(&mut rec, from, to, citus);
+    citus::warn_refused(&mut rec, from, citus);
     rec.steps.sort_by_key(Step::phase);
     Changes {
         steps: rec.steps,

@@ -87,6 +87,12 @@ fn statement(change: &Change) -> String {
             )
         }
         Change::DropTable { name } => format!("DROP TABLE {};", ident(name)),
+        // Unqualified, like every name of the schema being migrated: the text resolves
+        // through the search_path, which the runner (and the shadow replay of
+        // `generate:migration`) sets to the target schema first.
+        Change::CreateReferenceTable { table } => {
+            format!("SELECT create_reference_table({});", literal(&ident(table)))
+        }
         Change::AddColumn { table, column } => format!(
             "ALTER TABLE {} ADD COLUMN {};",
             ident(table),

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use super::citus::{self, CitusSchema};
 use super::recorder::{Direction, Recorder};
 use super::renames::rename_candidates;
 use super::{columns, constraints};
@@ -11,7 +12,12 @@ use crate::diff::change::{Change, Phase};
 use crate::diff::quote::ident;
 use crate::diff::snapshot::{SchemaSnapshot, TableSnapshot};
 
-pub(super) fn plan(rec: &mut Recorder, from: &SchemaSnapshot, to: &SchemaSnapshot) {
+pub(super) fn plan(
+    rec: &mut Recorder,
+    from: &SchemaSnapshot,
+    to: &SchemaSnapshot,
+    citus: &CitusSchema,
+) {
     let dropped: Vec<&TableSnapshot> = from
         .tables
         .iter()
@@ -95,6 +101,7 @@ pub(super) fn plan(rec: &mut Recorder, from: &SchemaSnapshot, to: &SchemaSnapsho
             constraints::create_index(rec, &t.name, index);
         }
     }
+    citus::reference_tables(rec, citus, &created);
 
     for (old, new) in kept_tables(from, to) {
         columns::plan(rec, old, new);
