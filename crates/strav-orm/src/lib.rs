@@ -24,7 +24,13 @@
 //! `search_path`; see the README's "How routing works" for how that stays correct
 //! under concurrency, cancellation, errors and pooling.
 
-// Bottom-up: each module imports only those listed before it.
+// The layers, bottom-up (a module imports only from layers below it):
+// error, schema_name, search_path, effects, fetch, config
+//   -> conn (one connection's state) -> pool (leases, parking, retirement)
+//   -> context (the task-local scope) -> route (a statement's path, read once)
+//   -> core, exec (the one pipeline) -> sql, transaction, connection
+//   -> database (the public entry) -> model, registry, schema_events
+//   -> migrate, clone, pooler -> schema_manager.
 mod clone;
 mod config;
 mod conn;
