@@ -40,6 +40,7 @@ pub mod migrate;
 mod model;
 mod pool;
 mod pooler;
+pub mod portable;
 mod registry;
 mod route;
 mod schema_manager;
@@ -63,6 +64,7 @@ pub use migrate::{Migrations, Migrator, RollbackTo};
 pub use model::{
     Assignment, Column, Compatible, Executor, Filter, HasPrimaryKey, Model, Order, PgEnum, Query,
 };
+pub use portable::{ExportReport, ImportReport};
 pub use registry::SchemaInfo;
 pub use schema_manager::{SchemaManager, SchemaStats};
 pub use schema_name::{check_domain, IntoSchemaName, SchemaIdent, SchemaName};
