@@ -564,9 +564,24 @@ async fn migrations_behind_or_ahead_and_taken_names_are_refused() {
 
     let report = same.import_schema(&file, "acme").await.unwrap();
     assert_eq!(report.checked_against, MigrationReference::Files);
-    // A database with no tenant of the domain, and no files: nothing to compare.
+
+    // A database with no tenant of the domain: a refusal there does not
+    // even create the registry; without files there is nothing to compare.
     let empty = database_with(None, at_v2()).await;
     let db3 = empty.database(2).await;
+    let err = SchemaManager::new(&db3)
+        .with_migrations(migrations(&[(F1, V1)]))
+        .import_schema(&file, "acme")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MigrationMismatch(_)), "{err:?}");
+    let mut raw3 = empty.raw().await;
+    let registry: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('public.strav_schemas')::text")
+            .fetch_one(&mut raw3)
+            .await
+            .unwrap();
+    assert_eq!(registry, None, "a refused import creates no registry");
     let report = SchemaManager::new(&db3)
         .import_schema(&file, "acme")
         .await
@@ -631,5 +646,41 @@ async fn an_export_waits_for_a_running_migration_and_sees_all_of_it() {
     .unwrap();
     assert_eq!((has_column, recorded), (true, 3));
     db.close();
+    db2.close();
+}
+
+#[tokio::test]
+async fn an_import_that_fails_half_way_leaves_nothing() {
+    let source = database_with(Some("acme"), at_v2()).await;
+    let db1 = source.database(2).await;
+    let (_dir, file) = scratch("acme.strav");
+    SchemaManager::new(&db1)
+        .export_schema("acme", &file)
+        .await
+        .unwrap();
+    // The target lacks a user the rows point at: the foreign key added after
+    // the rows fails, late in the import.
+    let target = TestDb::new().await;
+    let mut raw = target.raw().await;
+    raw.execute(
+        "CREATE TABLE public.users (id bigserial PRIMARY KEY, name text NOT NULL);
+         INSERT INTO public.users (name) VALUES ('ann');",
+    )
+    .await
+    .unwrap();
+    let state = database_state(&mut raw).await;
+    let db2 = target.database(2).await;
+    let err = SchemaManager::new(&db2)
+        .import_schema(&file, "acme")
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate().as_deref(), Some("23503"), "{err:?}");
+    assert!(!err.is_user_error());
+    assert_eq!(
+        database_state(&mut raw).await,
+        state,
+        "no schema, no registry, no relation"
+    );
+    db1.close();
     db2.close();
 }

@@ -31,24 +31,34 @@ pub(crate) async fn import(
     let verified = format::verify(path).await?;
     let domain = verified.header.domain.clone();
 
-    registry::ensure(db).await?;
-    let taken: bool = db
+    // Refusals read only: a refused import leaves the database as it was,
+    // not even a registry table is created.
+    let exists: bool = db
         .sql_on(
             SearchPath::Default,
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)
-                 OR EXISTS (SELECT 1 FROM public.strav_schemas WHERE name = $1)",
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
         )
         .bind(target.as_str())
         .fetch_scalar()
         .await?;
-    if taken {
+    if exists
+        || registry::domain_of(db, &SchemaIdent::from(&target))
+            .await?
+            .is_some()
+    {
         return Err(Error::SchemaAlreadyExists(target.to_string()));
     }
     let checked_against =
         check_migrations(db, files, &target, &domain, &verified.migrations).await?;
 
     let tx = db.begin_on(SearchPath::Default).await?;
-    match replay(&tx, path, &verified, &target).await {
+    let replayed = async {
+        // In the transaction: a failed import leaves no registry behind either.
+        registry::ensure_in(db, &tx).await?;
+        replay(&tx, path, &verified, &target).await
+    }
+    .await;
+    match replayed {
         Ok(rows) => {
             tx.commit().await?;
             let h = &verified.header;
