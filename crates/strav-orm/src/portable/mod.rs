@@ -5,13 +5,15 @@
 //!
 //! **Structure** comes from the clone planner (`crate::clone`): the same
 //! catalog query and plan that `clone_schema` runs, asked to name the target
-//! schema by a placeholder (`strav_export_<32 hex digits>`, random per
-//! export) and to describe the rows instead of copying them
+//! schema by a placeholder (`strav_export_<32 hex digits>`, from a hash of
+//! the clock, the process and a counter: new for every export) and to
+//! describe the rows instead of copying them
 //! (`Rows::Described` in `clone/plan.rs`). The import puts the new schema's
 //! name where the placeholder stands, so its statements are the ones a
-//! clone under that name would run. A random placeholder, not the source's
-//! name, because the source's name may also be a word in a comment, a
-//! column or a string; 128 random bits appear nowhere by chance.
+//! clone under that name would run. A placeholder, not the source's name,
+//! because the source's name may also be a word in a comment, a column or
+//! a string; a 128-bit name made at the moment of the export is in no text
+//! the schema already held.
 //!
 //! **Data** travels as `COPY ... TO STDOUT` / `FROM STDIN` in PostgreSQL's
 //! text format, not binary. Binary COPY writes the type OID of every array
