@@ -71,6 +71,14 @@ pub enum Command {
     #[command(name = "schema:clone", long_about = CLONE_ABOUT)]
     SchemaClone(SchemaCloneArgs),
 
+    /// Write one schema to a file: structure, rows and migrations, from one snapshot
+    #[command(name = "schema:export", long_about = EXPORT_ABOUT)]
+    SchemaExport(SchemaExportArgs),
+
+    /// Recreate an exported schema under a new name, in this or another database
+    #[command(name = "schema:import", long_about = IMPORT_ABOUT)]
+    SchemaImport(SchemaImportArgs),
+
     /// Apply pending migrations of a domain to its schema(s)
     #[command(name = "migrate")]
     Migrate(MigrateArgs),
@@ -263,6 +271,63 @@ pub struct SchemaCloneArgs {
     #[arg(long)]
     pub with_data: bool,
 }
+
+#[derive(Debug, Args)]
+pub struct SchemaExportArgs {
+    /// The schema to export
+    pub name: String,
+
+    /// The file to write (replaced, once complete, if it exists)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaImportArgs {
+    /// A file written by schema:export
+    pub file: PathBuf,
+
+    /// Name of the new schema (^[a-z_][a-z0-9_]{0,62}$); it must not exist
+    #[arg(long = "as", value_name = "NAME")]
+    pub name: String,
+
+    /// The database to import into [default: DATABASE_URL, else the config file's]
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Compare the file's migrations with these files instead of with what
+    /// the target database's schemas of the domain applied
+    #[arg(long, value_name = "DIR")]
+    pub migrations: Option<PathBuf>,
+}
+
+const EXPORT_ABOUT: &str = "\
+Write one schema to a file: structure, rows and migrations, from one snapshot
+
+Writes NAME's structure (everything schema:clone copies), every table's rows \
+(COPY, text format) and its strav_migrations rows to FILE, all read in one \
+REPEATABLE READ snapshot taken when no migration of NAME is half-way. The \
+file starts with a header stating the format version, the domain, the source \
+schema and the migration version, and ends with a SHA-256 of everything \
+before it. It is written to FILE.partial and renamed to FILE when complete, so \
+FILE is never half-written.";
+
+const IMPORT_ABOUT: &str = "\
+Recreate an exported schema under a new name, in this or another database
+
+Checks the whole FILE first (signature, format version, lengths, SHA-256), \
+then creates schema NAME with everything in FILE and registers it in FILE's \
+domain, in one transaction: on any error nothing of NAME exists. Refuses, \
+with exit code 2 and nothing changed: a damaged, truncated or foreign file; a \
+NAME that exists or is registered; migrations that differ from the target's \
+(behind, ahead, or other checksums). The target's migrations are the files \
+in --migrations DIR when given, else what the target database's registered \
+schemas of the domain have applied (when none has applied any, there is \
+nothing to compare and the import goes ahead).
+
+Moving a tenant to another database: stop its writes, then \
+`strav schema:export acme --out acme.strav && strav schema:import acme.strav \
+--as acme --database-url URL && strav schema:delete acme --force`.";
 
 #[derive(Debug, Args)]
 pub struct GenerateMigrationArgs {

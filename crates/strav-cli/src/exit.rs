@@ -4,7 +4,7 @@
 //! |------|---------|
 //! | 0 | success (also when stdout is closed early, e.g. `strav schema:list \| head -1`) |
 //! | 1 | the database or the connection failed; files could not be read or written; `generate:models --check` found out-of-date files |
-//! | 2 | bad input: usage, names, configuration, definitions, a schema that exists / is not registered / is protected, missing `--force` |
+//! | 2 | bad input: usage, names, configuration, definitions, a schema that exists / is not registered / is protected, missing `--force`; an export file that is damaged, truncated or not one; an import whose migrations differ from the target's |
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -183,6 +183,16 @@ mod tests {
         );
         let db = strav_orm::Error::from(strav_orm::sqlx::Error::PoolClosed);
         assert_eq!(code(db.into()), FAILURE);
+        let damaged = strav_orm::Error::ExportFile {
+            path: "a.strav".into(),
+            problem: strav_orm::portable::FileProblem::ChecksumMismatch,
+        };
+        assert_eq!(code(damaged.into()), USAGE);
+        let unreadable = strav_orm::Error::Io {
+            path: "a.strav".into(),
+            source: io::ErrorKind::PermissionDenied.into(),
+        };
+        assert_eq!(code(unreadable.into()), FAILURE);
     }
 
     #[test]

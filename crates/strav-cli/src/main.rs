@@ -29,6 +29,8 @@ async fn main() -> ExitCode {
         Command::SchemaStats(args) => commands::schema::stats(global, args).await,
         Command::SchemaDelete(args) => commands::schema::delete(global, args).await,
         Command::SchemaClone(args) => commands::clone::clone(global, args).await,
+        Command::SchemaExport(args) => commands::portable::export(global, args).await,
+        Command::SchemaImport(args) => commands::portable::import(global, args).await,
         Command::Migrate(args) => commands::migrate::migrate(global, args).await,
         Command::Rollback(args) => commands::migrate::rollback(global, args).await,
         Command::MigrateAllSchemas(args) => commands::migrate::all_schemas(global, args).await,

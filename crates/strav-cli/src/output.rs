@@ -16,6 +16,15 @@ pub fn print(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Cli
     Ok(())
 }
 
+/// `1 table`, `2 tables`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// `value` as pretty JSON and a newline.
 pub fn json<T: Serialize>(w: &mut dyn Write, value: &T) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *w, value).map_err(io::Error::from)?;

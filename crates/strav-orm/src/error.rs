@@ -100,6 +100,28 @@ pub enum Error {
     #[error("the connection pool is closed")]
     PoolClosed,
 
+    /// An export file that cannot be imported: not an export, another
+    /// format version, truncated, damaged (checksum) or malformed. Nothing
+    /// was imported.
+    #[error("export file {}: {problem}; nothing was imported", path.display())]
+    ExportFile {
+        path: PathBuf,
+        problem: crate::portable::FileProblem,
+    },
+
+    /// An import refused because the file's migrations are behind or ahead
+    /// of the target's, or were other files (see the fields for which).
+    #[error("{0}")]
+    MigrationMismatch(Box<crate::portable::MigrationMismatch>),
+
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// An error from PostgreSQL or the driver.
     #[error("database error: {source}{}", schema.as_deref().map(|s| format!(" (in schema {s:?})")).unwrap_or_default())]
     Database {
@@ -116,6 +138,7 @@ impl Error {
         !matches!(
             self,
             Error::Database { .. }
+                | Error::Io { .. }
                 | Error::PoolTimeout(_)
                 | Error::PoolClosed
                 | Error::Migration {

@@ -46,6 +46,7 @@ pub mod migrate;
 mod model;
 mod pool;
 mod pooler;
+pub mod portable;
 mod registry;
 mod route;
 mod schema_events;
@@ -70,6 +71,7 @@ pub use migrate::{Migrations, Migrator, RollbackTo};
 pub use model::{
     Assignment, Column, Compatible, Executor, Filter, HasPrimaryKey, Model, Order, PgEnum, Query,
 };
+pub use portable::{ExportReport, ImportReport};
 pub use registry::SchemaInfo;
 pub use schema_events::{SchemaEvent, SCHEMA_EVENTS_CHANNEL};
 pub use schema_manager::{SchemaManager, SchemaStats};

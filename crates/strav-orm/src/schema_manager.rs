@@ -12,6 +12,7 @@ use crate::clone::CloneSchema;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::migrate::{Migrations, Migrator, Outcome, RollbackTo, RunReport, SchemaReport};
+use crate::portable::{self, ExportReport, ImportReport};
 use crate::registry::{self, SchemaInfo};
 use crate::schema_name::{check_domain, protected_reason, SchemaIdent, SchemaName};
 use crate::search_path::SearchPath;
@@ -184,6 +185,41 @@ impl SchemaManager {
     /// transaction; see [`CloneSchema`] and the `clone` module docs.
     pub fn clone_schema(&self, source: &str, target: &str) -> CloneSchema<'_> {
         CloneSchema::new(&self.db, source, target)
+    }
+
+    /// Writes schema `name` to the file `path`: its structure, its rows (COPY,
+    /// text format) and its `strav_migrations` rows, read in one consistent
+    /// snapshot (`REPEATABLE READ`, after any running migration of the
+    /// schema), with a header stating the format version, the domain and the
+    /// migration version, and a SHA-256 over all of it. The file appears
+    /// complete or not at all (written to `<path>.partial`, then renamed).
+    /// See the `portable` module docs.
+    pub async fn export_schema(
+        &self,
+        name: &str,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<ExportReport> {
+        portable::export::export(&self.db, name, path.as_ref()).await
+    }
+
+    /// Recreates the schema in the export file `path` as a new schema
+    /// `name` in this manager's database, registered in the file's domain,
+    /// in one transaction. Refuses, changing nothing: a file that is not an
+    /// export, of another format version, truncated or damaged
+    /// ([`Error::ExportFile`]; the whole file is checked before the first
+    /// statement); a `name` that exists or is registered
+    /// ([`Error::SchemaAlreadyExists`]); migrations that are not the
+    /// target's ([`Error::MigrationMismatch`]), compared with this manager's
+    /// migration files if it has them ([`SchemaManager::with_migrations`]),
+    /// else with what the database's schemas of the domain applied (see
+    /// [`crate::portable::MigrationReference`]).
+    pub async fn import_schema(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        name: &str,
+    ) -> Result<ImportReport> {
+        let files = self.migrator.as_ref().map(Migrator::migrations);
+        portable::import::import(&self.db, files, path.as_ref(), name).await
     }
 
     /// Whether a schema of that name exists in the database (registered or not).

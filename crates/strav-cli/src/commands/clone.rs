@@ -24,16 +24,8 @@ pub async fn clone(global: &Global, args: SchemaCloneArgs) -> Result<(), CliErro
             "cloned schema {} into {} ({}, {} copied)",
             report.source,
             report.target,
-            plural(report.tables, "table"),
-            plural(report.rows_copied as usize, "row")
+            output::plural(report.tables, "table"),
+            output::plural(report.rows_copied as usize, "row")
         )
     })
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }

@@ -4,9 +4,10 @@ pub mod clone;
 pub mod generate;
 pub mod generate_migration;
 pub mod migrate;
+pub mod portable;
 pub mod schema;
 
-use strav_orm::{Config, Database};
+use strav_orm::{Config, ConnectionConfig, Database};
 
 use crate::cli::Global;
 use crate::exit::CliError;
@@ -23,11 +24,24 @@ pub async fn connect(global: &Global) -> Result<Database, CliError> {
 /// Like [`connect`], with the configured pool size capped at `max` (`None`:
 /// as configured; migrations run one schema per connection).
 pub async fn connect_with_pool(global: &Global, max: Option<usize>) -> Result<Database, CliError> {
+    connect_to(global, max, None).await
+}
+
+/// Like [`connect_with_pool`], to `url` when given instead of DATABASE_URL
+/// or the config file's connection (the file's other settings still apply).
+pub async fn connect_to(
+    global: &Global,
+    max: Option<usize>,
+    url: Option<&str>,
+) -> Result<Database, CliError> {
     let mut config = match &global.config {
         // Named explicitly, so a missing file is a mistake, not "use defaults".
         Some(path) => Config::load_from(path, false)?,
         None => Config::load()?,
     };
+    if let Some(url) = url {
+        config.connection = ConnectionConfig::Url(url.to_owned());
+    }
     if let Some(max) = max {
         config.pool.max_connections = config.pool.max_connections.min(max);
     }

@@ -10,4 +10,5 @@ mod clone;
 mod generate_migration;
 mod generate_models;
 mod migrate;
+mod portable;
 mod schema;

@@ -228,7 +228,8 @@ items (phase, node, prio, sort, kind, stmt, extra) AS (
     SELECT 20, NULL, 0, r.relname, CASE WHEN r.relname = $4 THEN 'migrations' ELSE 'data' END,
            CASE WHEN c.list IS NULL THEN format('INSERT INTO %s SELECT FROM %s', r.tq, r.sq)
                 ELSE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s', r.tq, c.list, c.exprs, r.sq) END,
-           NULL
+           -- the columns a copy writes (generated ones excluded), for COPY
+           c.list
     FROM rels r,
          LATERAL (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) AS list,
                          -- A value of a type of the source (an enum, a composite,

@@ -29,6 +29,10 @@
 //! server-side with `format('%I')`/`%L` quoting), then the DDL goes as one
 //! script before the data copy (only with `with_data`) and one after it.
 //!
+//! `export_schema` (`crate::portable`) reuses the same query and plan
+//! ([`read_plan`]): the target is then a placeholder name the import
+//! replaces, and rows are described ([`Rows::Described`]) rather than copied.
+//!
 //! Not copied, and refused when present: partitioned, inherited, typed and
 //! foreign tables, aggregates, base types, and objects such as collations,
 //! operators or extensions living in the schema. Not copied silently:
@@ -49,7 +53,8 @@ use crate::transaction::Tx;
 mod plan;
 mod rewrite;
 
-use plan::{Item, Plan};
+use plan::Item;
+pub(crate) use plan::{Plan, Rows};
 
 /// A clone to run, from [`crate::SchemaManager::clone_schema`]: the
 /// structure and `strav_migrations` rows by default; `.with_data(true)` adds
@@ -193,8 +198,9 @@ set_config('check_function_bodies', current_setting('strav.clone_check_function_
 set_config('row_security', current_setting('strav.clone_row_security'), true)";
 
 /// Every definition of schema `$1` as DDL for schema `$2`, one row per
-/// statement, in phases (see [`Phase`]). `$3`: copy data; `$4`: the name
-/// of the migrations table.
+/// statement, in phases (see `plan::Phase`). `$3`: copy data; `$4`: the name
+/// of the migrations table. It reads with `search_path` set to `$1` alone
+/// (see the module docs).
 ///
 /// Phase 10 rows are the objects later ones depend on, each with `node` (a
 /// key per type, relation or function) and `deps` (the nodes it needs,
@@ -241,15 +247,7 @@ async fn copy(
     // Built server-side from catalog names with format('%I').
     tx.sql(AssertSqlSafe(check.locks)).execute_script().await?;
 
-    let items: Vec<Item> = tx
-        .sql(CATALOG_SQL)
-        .bind(source.as_str())
-        .bind(target.as_str())
-        .bind(with_data)
-        .bind(tracking::TRACKING_TABLE)
-        .fetch_all()
-        .await?;
-    let plan = Plan::build(items, source, target)?;
+    let plan = read_plan(tx, source, target, with_data, Rows::InPlace).await?;
 
     let mut create = format!(
         "SET LOCAL search_path TO {}, pg_catalog, pg_temp;\n\
@@ -288,7 +286,28 @@ async fn copy(
     })
 }
 
-fn push_all(script: &mut String, statements: &[String]) {
+/// Reads the plan that recreates `source` as `target`, in one query. The
+/// caller has set `search_path` to `source` alone (then `pg_catalog`,
+/// `pg_temp`), which is what makes names of `source` come out unqualified.
+pub(crate) async fn read_plan(
+    tx: &Tx,
+    source: &SchemaName,
+    target: &SchemaName,
+    with_data: bool,
+    rows: Rows,
+) -> Result<Plan> {
+    let items: Vec<Item> = tx
+        .sql(CATALOG_SQL)
+        .bind(source.as_str())
+        .bind(target.as_str())
+        .bind(with_data)
+        .bind(tracking::TRACKING_TABLE)
+        .fetch_all()
+        .await?;
+    Plan::build(items, source, target, rows)
+}
+
+pub(crate) fn push_all(script: &mut String, statements: &[String]) {
     for s in statements {
         script.push_str(s);
         script.push_str(";\n");
@@ -297,7 +316,7 @@ fn push_all(script: &mut String, statements: &[String]) {
 
 /// Runs generated DDL. A name taken meanwhile by a concurrent clone or
 /// `schema:create` (the check above passed) is still a typed error.
-async fn script(tx: &Tx, sql: String, target: &SchemaName) -> Result<u64> {
+pub(crate) async fn script(tx: &Tx, sql: String, target: &SchemaName) -> Result<u64> {
     tx.sql(AssertSqlSafe(sql))
         .execute_script()
         .await

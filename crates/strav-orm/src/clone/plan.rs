@@ -1,5 +1,13 @@
-//! The clone's plan: the catalog's rows turned into the statements to run,
-//! in the order they must run (dependencies first).
+//! The plan of a schema's copy: the catalog's rows turned into the
+//! statements to run, in the order they must run (dependencies first).
+//!
+//! Two copies use it. `clone_schema` runs it in place: rows go from source
+//! to target with `INSERT ... SELECT`, sequence positions with `setval`
+//! reading the source ([`Rows::InPlace`]). `export_schema` carries it to
+//! another database ([`Rows::Described`]): it keeps the structure
+//! statements as they are and takes, instead of statements that read the
+//! source, each table's name and columns (for `COPY`) and each sequence's
+//! name (for its position), which the export reads itself.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -10,7 +18,7 @@ use crate::schema_name::SchemaName;
 
 /// One row of `catalog.sql`.
 #[derive(sqlx::FromRow)]
-pub(super) struct Item {
+pub(crate) struct Item {
     phase: i32,
     node: Option<i64>,
     deps: Option<Vec<i64>>,
@@ -45,29 +53,81 @@ impl Phase {
     }
 }
 
-/// The statements of a clone, in the order they run.
-pub(super) struct Plan {
-    pub(super) create: Vec<String>,
-    pub(super) migrations: Vec<String>,
-    pub(super) data: Vec<String>,
-    pub(super) after: Vec<String>,
-    pub(super) tables: usize,
-    pub(super) views: usize,
-    pub(super) functions: usize,
-    pub(super) types: usize,
+/// How the plan moves rows and sequence positions.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Rows {
+    /// Within one database (`clone_schema`): `INSERT ... SELECT` from the
+    /// source into [`Plan::migrations`] and [`Plan::data`], and `setval`
+    /// from the source's sequences among [`Plan::after`].
+    InPlace,
+    /// Out of the database (`export_schema`): [`Plan::row_steps`] and
+    /// [`Plan::sequences`] name what to read; nothing in the plan reads
+    /// the source.
+    Described,
+}
+
+impl Rows {
+    /// Who refuses a schema with objects the plan cannot copy.
+    fn operation(self) -> &'static str {
+        match self {
+            Rows::InPlace => "clone_schema",
+            Rows::Described => "export_schema",
+        }
+    }
+}
+
+/// One table's rows, as a step of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RowStep {
+    /// The table's name (in the source, and in the target).
+    pub(crate) table: String,
+    /// The columns a copy writes, quoted and comma-separated (generated
+    /// columns excluded); `None` for a table without such columns.
+    pub(crate) columns: Option<String>,
+    /// Whether this is `strav_migrations`.
+    pub(crate) tracking: bool,
+}
+
+/// The statements of a schema's copy, in the order they run.
+pub(crate) struct Plan {
+    /// Types, functions, sequences, tables and views, dependencies first.
+    pub(crate) create: Vec<String>,
+    /// `InPlace`: copies the `strav_migrations` rows.
+    pub(crate) migrations: Vec<String>,
+    /// `InPlace`: copies the other tables' rows (only with data).
+    pub(crate) data: Vec<String>,
+    /// What follows the rows: defaults, sequence ownership, constraints,
+    /// indexes, triggers, policies, comments, owners, privileges, and the
+    /// materialized views' refresh last.
+    pub(crate) after: Vec<String>,
+    /// Every table whose rows the copy takes (`strav_migrations` always,
+    /// the others only with data), by name.
+    pub(crate) row_steps: Vec<RowStep>,
+    /// `Described`: the sequences whose positions the copy takes (only
+    /// with data), by name.
+    pub(crate) sequences: Vec<String>,
+    pub(crate) tables: usize,
+    pub(crate) views: usize,
+    pub(crate) functions: usize,
+    pub(crate) types: usize,
 }
 
 impl Plan {
-    pub(super) fn build(
+    /// The plan from `catalog.sql`'s rows for `source`, whose statements
+    /// create the objects in `target` (the name `catalog.sql` was given).
+    pub(crate) fn build(
         items: Vec<Item>,
         source: &SchemaName,
         target: &SchemaName,
+        rows: Rows,
     ) -> Result<Plan> {
         let mut plan = Plan {
             create: Vec::new(),
             migrations: Vec::new(),
             data: Vec::new(),
             after: Vec::new(),
+            row_steps: Vec::new(),
+            sequences: Vec::new(),
             tables: 0,
             views: 0,
             functions: 0,
@@ -84,7 +144,7 @@ impl Plan {
                 continue;
             }
             let Some(stmt) = item.stmt else {
-                return Err(cannot_clone(
+                return Err(cannot_copy(
                     source,
                     format!(
                         "PostgreSQL gave no definition for {} {}",
@@ -92,6 +152,13 @@ impl Plan {
                     ),
                 ));
             };
+            if phase == Phase::Rows {
+                plan.row_steps.push(RowStep {
+                    table: item.sort.clone(),
+                    columns: item.extra.clone(),
+                    tracking: item.kind == "migrations",
+                });
+            }
             let stmt = match item.kind.as_str() {
                 // `stmt` is what follows the header `pg_get_functiondef` wrote
                 // for the source; `extra` the header for the target.
@@ -123,15 +190,17 @@ impl Plan {
                 (Phase::Rows, "migrations") => plan.migrations.push(stmt),
                 (Phase::Rows, _) => plan.data.push(stmt),
                 (_, "refresh") => refreshes.push((item.node.unwrap_or_default(), stmt)),
+                (_, "setval") if rows == Rows::Described => plan.sequences.push(item.sort),
                 _ => plan.after.push(stmt),
             }
         }
         if !unsupported.is_empty() {
-            return Err(cannot_clone(
+            return Err(cannot_copy(
                 source,
                 format!(
-                    "schema {:?} has objects that clone_schema cannot copy: {}",
+                    "schema {:?} has objects that {} cannot copy: {}",
                     source.as_str(),
+                    rows.operation(),
                     unsupported.join(", ")
                 ),
             ));
@@ -151,9 +220,9 @@ impl Plan {
     }
 }
 
-/// An error that says what the clone could not do; the database is not at
+/// An error that says what the copy could not do; the database is not at
 /// fault, but no [`Error`] variant fits better.
-fn cannot_clone(source: &SchemaName, message: String) -> Error {
+fn cannot_copy(source: &SchemaName, message: String) -> Error {
     Error::Database {
         schema: Some(source.to_string()),
         source: sqlx::Error::InvalidArgument(message),

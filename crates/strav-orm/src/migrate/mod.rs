@@ -18,7 +18,7 @@
 
 mod runner;
 mod source;
-mod status;
+pub(crate) mod status;
 pub(crate) mod tracking;
 
 pub use runner::{Migrator, Outcome, RollbackTo, RunReport, SchemaReport};
