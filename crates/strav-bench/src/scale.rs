@@ -95,7 +95,9 @@ async fn measure(args: &Args, scratch: &ScratchDb) -> Result<String, BoxError> {
             return Err("catching up failed".into());
         }
         have = target;
-        eprintln!("{target} tenants: registered in {register_s:.0} s, migrated in {catch_up_s:.0} s");
+        eprintln!(
+            "{target} tenants: registered in {register_s:.0} s, migrated in {catch_up_s:.0} s"
+        );
 
         let t = Instant::now();
         let noop = sm.migrate_all_schemas().await?;

@@ -78,7 +78,11 @@ async fn list_pages(
     let mut table = Vec::new();
     while left > 0 {
         let page = manager
-            .list_schemas_page(args.domain.as_deref(), after.as_deref(), left.min(LIST_PAGE))
+            .list_schemas_page(
+                args.domain.as_deref(),
+                after.as_deref(),
+                left.min(LIST_PAGE),
+            )
             .await?;
         left -= page.len();
         after = page.last().map(|s| s.name.clone());
