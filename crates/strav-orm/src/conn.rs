@@ -12,7 +12,7 @@ use sqlx::postgres::{PgArguments, PgConnection};
 use sqlx::{AssertSqlSafe, Connection as _, Executor as _, Row as _, SqlStr};
 
 use crate::fetch::Fetch;
-use crate::schema_name::{SchemaIdent, SchemaName};
+use crate::schema_name::SchemaIdent;
 use crate::search_path::SearchPath;
 
 /// A pooled connection and its session state.
@@ -42,8 +42,8 @@ pub(crate) struct PgConn {
     /// The distinct tenants this connection has served (hashes of their
     /// names), for `[pool] max_tenants_per_connection`.
     tenants: HashSet<u64>,
-    /// The tenant of the last statement: most statements repeat it.
-    last_tenant: Option<SchemaName>,
+    /// The schema of the last statement: most statements repeat it.
+    last_tenant: Option<SchemaIdent>,
     /// When the backend's memory was last checked (or the connection made).
     pub(crate) checked_at: std::time::Instant,
 }
@@ -85,19 +85,22 @@ impl PgConn {
         }
     }
 
-    /// Counts `tenant` among those this connection served; past `limit`
+    /// Counts `schema` among those this connection served; past `limit`
     /// (0: none) the connection retires after this use, so its backend's
-    /// caches of every tenant's catalog entries are given back.
-    pub(crate) fn note_tenant(&mut self, tenant: &SchemaName, limit: usize) {
-        if limit == 0 || self.last_tenant.as_ref() == Some(tenant) {
+    /// caches of every schema's catalog entries are given back. Tenant
+    /// statements and migrations alike: a migration run over 100,000 tenants
+    /// otherwise grows each backend until catalog invalidations (every DDL
+    /// sends some) cost more than the DDL.
+    pub(crate) fn note_schema(&mut self, schema: &SchemaIdent, limit: usize) {
+        if limit == 0 || self.last_tenant.as_ref() == Some(schema) {
             return;
         }
         use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(tenant.as_str());
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(schema.as_str());
         self.tenants.insert(hash);
-        self.last_tenant = Some(tenant.clone());
+        self.last_tenant = Some(schema.clone());
         if self.tenants.len() > limit {
-            tracing::debug!(target: "strav::pool", tenants = self.tenants.len(), "retiring a connection that served its share of tenants");
+            tracing::debug!(target: "strav::pool", schemas = self.tenants.len(), "retiring a connection that served its share of schemas");
             self.retire = true;
         }
     }

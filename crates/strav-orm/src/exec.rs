@@ -57,6 +57,10 @@ pub(crate) struct Statement<'s> {
     pub(crate) args: PgArguments,
     /// A path chosen by the caller instead of the context's.
     pub(crate) path: Option<SearchPath>,
+    /// May be prepared and kept on the connection; false for one-off texts
+    /// (a catalog query built for one set of schemas) that would only fill
+    /// the statement cache and the server's memory.
+    pub(crate) persistent: bool,
 }
 
 impl<'s> Statement<'s> {
@@ -65,6 +69,7 @@ impl<'s> Statement<'s> {
             text,
             args,
             path: None,
+            persistent: true,
         }
     }
 }
@@ -122,8 +127,8 @@ async fn on_pool<F: Fetch>(core: &Core, mut stmt: Statement<'_>, fetch: &F) -> R
     }
     let mut lease = core.pool.lease(route.scope).await?;
     let conn = lease.conn();
-    if let Some(tenant) = &route.tenant {
-        conn.note_tenant(tenant, core.config.pool.max_tenants_per_connection);
+    if let SearchPath::Schema(schema) = &route.path {
+        conn.note_schema(schema, core.config.pool.max_tenants_per_connection);
     }
     let plan = Plan {
         core,
@@ -165,7 +170,7 @@ impl Plan<'_> {
                 let fx = effects_of(sql.as_str());
                 let result = async {
                     conn.set_path(self.path, self.shared()).await?;
-                    run_with_effects(conn, &sql, stmt.args, fetch, fx, true, true).await
+                    run_with_effects(conn, &sql, stmt.args, fetch, fx, stmt.persistent, true).await
                 }
                 .await;
                 (Some(sql), result)
@@ -246,7 +251,17 @@ impl Plan<'_> {
                 }
             }
             (true, false, _) => {
-                wrapped(conn, Some(self.path), shared, &sql, stmt.args, fetch, named).await
+                let persistent = named && stmt.persistent;
+                wrapped(
+                    conn,
+                    Some(self.path),
+                    shared,
+                    &sql,
+                    stmt.args,
+                    fetch,
+                    persistent,
+                )
+                .await
             }
         };
         let result = match result {
@@ -416,8 +431,8 @@ pub(crate) async fn begin(core: &Core, fixed: Option<SearchPath>) -> Result<TxCo
     let route = Route::resolve(mt, fixed)?;
     let mut lease = core.pool.lease(route.scope).await?;
     let conn = lease.conn();
-    if let Some(tenant) = &route.tenant {
-        conn.note_tenant(tenant, core.config.pool.max_tenants_per_connection);
+    if let SearchPath::Schema(schema) = &route.path {
+        conn.note_schema(schema, core.config.pool.max_tenants_per_connection);
     }
     conn.busy = true;
     let trust_session = mt.routing == RoutingMode::Session;
@@ -472,11 +487,12 @@ impl TxCore {
         };
         let started = clock();
         conn.busy = true;
+        let persistent = self.persistent && stmt.persistent;
         let result = if !self.persistent && stmt.args.len() == 0 {
             // One round trip instead of an unnamed Parse and an Execute.
             fetch.run_simple(&mut conn.raw, sql.clone()).await
         } else {
-            run_with_effects(conn, &sql, stmt.args, fetch, fx, self.persistent, false).await
+            run_with_effects(conn, &sql, stmt.args, fetch, fx, persistent, false).await
         };
         conn.busy = false;
         finish(conn, &self.path, Some(&sql), started, result)

@@ -18,6 +18,7 @@ pub struct Sql<'e> {
     args: PgArguments,
     bind_error: Option<Error>,
     path: Option<SearchPath>,
+    persistent: bool,
 }
 
 impl<'e> Sql<'e> {
@@ -28,12 +29,21 @@ impl<'e> Sql<'e> {
             args: PgArguments::default(),
             bind_error: None,
             path: None,
+            persistent: true,
         }
     }
 
     /// Routes this statement to `path` instead of the context's schema.
     pub(crate) fn on_path(mut self, path: SearchPath) -> Self {
         self.path = Some(path);
+        self
+    }
+
+    /// Runs the text as an unnamed statement, not kept on the connection:
+    /// for SQL built for one occasion (a catalog query over a list of
+    /// schemas), which would only fill the statement cache.
+    pub(crate) fn once(mut self) -> Self {
+        self.persistent = false;
         self
     }
 
@@ -126,6 +136,7 @@ impl<'e> Sql<'e> {
             text: Text::Raw(self.sql),
             args: self.args,
             path: self.path,
+            persistent: self.persistent,
         };
         execute(self.target, stmt, fetch).await
     }

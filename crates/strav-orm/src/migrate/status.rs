@@ -130,6 +130,7 @@ pub(crate) async fn applied_rows(
         let rows: Vec<(String, i64, String, i64)> = db
             .sql(AssertSqlSafe(sql))
             .on_path(SearchPath::Default)
+            .once()
             .fetch_all()
             .await?;
         for (schema, version, checksum, batch) in rows {
