@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
+use apalis_core::backend::ext::poll_strategy::Strategy;
+use apalis_core::backend::ext::BackendExt;
 use apalis_core::worker::builder::WorkerBuilder;
+use apalis_postgres::Pubsub;
 use axum::http::request::Parts;
 use axum::routing::{delete, get};
 use axum::Router;
@@ -20,6 +23,9 @@ use crate::jobs::{confirm_order, ConfirmOrder, QUEUE};
 use crate::models::CustomDomain;
 use crate::routes::{admin, orders};
 use crate::Settings;
+
+/// How often the worker looks for jobs that fell due without a NOTIFY.
+const JOB_POLL: Duration = Duration::from_secs(1);
 
 /// What every handler gets.
 #[derive(Clone)]
@@ -74,9 +80,17 @@ impl App {
             .connect_with(settings.database.connect_options()?)
             .await?;
         apalis_postgres::PostgresStorage::setup(&queue_pool).await?;
+        // NOTIFY wakes the worker for a job due now; a job queued to run
+        // later sends no second notice when it falls due, so the worker
+        // also looks every `JOB_POLL` (without it, apalis looks again only
+        // at its 30 s heartbeat).
         let storage = apalis_postgres::PostgresStorage::<ConfirmOrder>::new(&queue_pool)
             .with_config(apalis_postgres::Config::default().queue(QUEUE))
-            .with_pubsub();
+            .poll_with_strategy(
+                Strategy::new()
+                    .stream(Pubsub::new(queue_pool.clone(), QUEUE.to_owned()))
+                    .interval(JOB_POLL),
+            );
         let worker = WorkerBuilder::new("saas-confirm-order")
             .backend(storage)
             .data(db.clone())

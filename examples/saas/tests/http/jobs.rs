@@ -15,8 +15,9 @@ use strav_tower::jobs;
 
 use crate::support::{host_of, post, send, Client, Running};
 
-/// Waits until `query` (one boolean) is true on the test database.
-async fn eventually(run: &Running, what: &str, query: String) {
+/// Waits until `query` (one boolean) is true on the test database, at most
+/// `limit`.
+async fn eventually(run: &Running, what: &str, query: String, limit: Duration) {
     let mut raw = run.db.raw().await;
     let start = Instant::now();
     loop {
@@ -28,8 +29,8 @@ async fn eventually(run: &Running, what: &str, query: String) {
             return;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
+            start.elapsed() < limit,
+            "{what} did not happen within {limit:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -64,7 +65,13 @@ async fn jobs_run_in_the_tenant_that_queued_them() {
         .map(|t| format!("(SELECT count(*) FROM \"{t}\".order_events) = 5"))
         .collect::<Vec<_>>()
         .join(" AND ");
-    eventually(&run, "every job", format!("SELECT {all_confirmed}")).await;
+    eventually(
+        &run,
+        "every job",
+        format!("SELECT {all_confirmed}"),
+        Duration::from_secs(30),
+    )
+    .await;
     let mut raw = run.db.raw().await;
     for tenant in &tenants {
         let events: Vec<(String, String, String)> = sqlx::query_as(AssertSqlSafe(format!(
@@ -117,10 +124,13 @@ async fn queue_job(run: &Running, tenant: Option<&str>, order_id: i64, delay: Du
         .expect("the new job")
 }
 
+/// How the job ended. A job falls due at most a second after it was queued
+/// (or its delay), and the worker looks every second: a job that takes much
+/// longer waits on something it should not (apalis's 30 s heartbeat, once).
 async fn job_outcome(run: &Running, id: &str) -> (String, String) {
     let query =
         format!("SELECT status IN ('Done', 'Failed', 'Killed') FROM apalis.jobs WHERE id = '{id}'");
-    eventually(run, "the job to end", query).await;
+    eventually(run, "the job's end", query, Duration::from_secs(10)).await;
     let mut raw = run.db.raw().await;
     sqlx::query_as("SELECT status, coalesce(last_result::text, '') FROM apalis.jobs WHERE id = $1")
         .bind(id)
