@@ -6,7 +6,8 @@
 //! A job queued outside any tenant runs outside any tenant (per-tenant
 //! models refuse to run in it). A job whose tenant was deleted meanwhile
 //! is not run: it ends as `Killed` (never retried) with
-//! [`JobError::Tenant`].
+//! [`JobError::Tenant`]; so does a job that fails because its tenant was
+//! deleted while it ran (checked against the registry after the failure).
 //!
 //! ```no_run
 //! # use strav_tower::jobs;
@@ -27,7 +28,7 @@ use std::task::{Context, Poll};
 use apalis_core::error::{AbortError, BoxDynError};
 use apalis_core::task::builder::TaskBuilder;
 use apalis_core::task::metadata::{Metadata, MetadataError, MetadataStore};
-use apalis_core::task::status::Status;
+use apalis_core::task::status::{AtomicStatus, Status};
 use apalis_core::task::Task;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
@@ -113,6 +114,21 @@ pub async fn enqueue<Args: Serialize>(tx: &Tx, queue: &str, args: &Args) -> Resu
     Ok(())
 }
 
+/// Ends a job that cannot run in `tenant`: `Killed` (never retried) when the
+/// tenant is gone, `Failed` (retried as configured) when the check failed.
+fn refuse(status: &AtomicStatus, tenant: String, source: TenantError) -> BoxDynError {
+    tracing::warn!(target: "strav::tenant", %source, "job refused");
+    let gone = source.is_unknown_tenant();
+    let error = JobError::Tenant { tenant, source };
+    if gone {
+        status.store(Status::Killed);
+        Box::new(AbortError::new(error))
+    } else {
+        status.store(Status::Failed);
+        Box::new(error)
+    }
+}
+
 /// Runs each job in the tenant it was queued in: apalis's
 /// `WorkerBuilder::layer(TenantJobLayer::new(directory))`.
 #[derive(Clone)]
@@ -174,29 +190,33 @@ where
             let Some(tenant) = tenant else {
                 return without_schema(inner.call(task)).await.map_err(Into::into);
             };
+            // The status apalis records; shared with the task, so it can be
+            // set after the task moved into the inner service.
+            let status = task.ctx().raw_status().clone();
             let schema = match directory.check(&tenant).await {
                 Ok(schema) => schema,
-                Err(source) => {
-                    tracing::warn!(target: "strav::tenant", %source, "job refused");
-                    // The worker's own bookkeeping (below this layer) never
-                    // saw the task, so the outcome is recorded here.
-                    let gone = source.is_unknown_tenant();
-                    let error = JobError::Tenant { tenant, source };
-                    return Err(if gone {
-                        task.ctx().raw_status().store(Status::Killed);
-                        Box::new(AbortError::new(error)) as BoxDynError
-                    } else {
-                        task.ctx().raw_status().store(Status::Failed);
-                        Box::new(error) as BoxDynError
-                    });
-                }
+                // The worker's own bookkeeping (below this layer) never saw
+                // the task, so the outcome is recorded here.
+                Err(source) => return Err(refuse(&status, tenant, source)),
             };
             let scoped = with_schema(schema, async move {
                 Ok::<_, strav_orm::Error>(inner.call(task).await)
             });
-            match scoped.await {
-                Ok(outcome) => outcome.map_err(Into::into),
-                Err(e) => Err(Box::new(e) as BoxDynError),
+            let failure: BoxDynError = match scoped.await {
+                Ok(Ok(response)) => return Ok(response),
+                Ok(Err(e)) => e.into(),
+                Err(e) => Box::new(e),
+            };
+            // A tenant deleted while its job ran makes the job fail on a
+            // missing table; that is the tenant's deletion, not a fault to
+            // retry. Ask the registry itself (not the cache) before saying so.
+            directory.forget(&tenant).await;
+            match directory.check(&tenant).await {
+                Err(source) if source.is_unknown_tenant() => {
+                    tracing::warn!(target: "strav::tenant", error = %failure, "job's tenant deleted while it ran");
+                    Err(refuse(&status, tenant, source))
+                }
+                _ => Err(failure),
             }
         };
         Box::pin(run.instrument(span))

@@ -179,3 +179,48 @@ async fn jobs_of_a_deleted_tenant_or_of_no_tenant_fail_cleanly() {
     assert_eq!(status, "Failed", "{result}");
     assert!(result.contains("no schema context"), "{result}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_tenant_is_deleted_while_it_runs_ends_killed() {
+    let run = Running::start(false, 4).await;
+    run.onboard(&["vanishing".into()]).await;
+    let (status, text) = send(
+        run.addr,
+        post(
+            "/orders",
+            &host_of("vanishing"),
+            r#"{"customer":"x","total_cents":1}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+
+    // Hold the job at its first read of `orders`, drop the tenant under it,
+    // then let it go: it fails on a table that no longer exists.
+    let mut blocker = run.db.raw().await;
+    sqlx::raw_sql("BEGIN; LOCK TABLE vanishing.orders IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let id = queue_job(&run, Some("vanishing"), 1, Duration::ZERO).await;
+    eventually(
+        &run,
+        "the job waiting on the lock",
+        "SELECT EXISTS (SELECT FROM pg_locks WHERE NOT granted \
+         AND relation = 'vanishing.orders'::regclass)"
+            .into(),
+        Duration::from_secs(10),
+    )
+    .await;
+    sqlx::raw_sql(
+        "DROP SCHEMA vanishing CASCADE; \
+         DELETE FROM public.strav_schemas WHERE name = 'vanishing'; COMMIT",
+    )
+    .execute(&mut blocker)
+    .await
+    .unwrap();
+
+    let (status, result) = job_outcome(&run, &id).await;
+    assert_eq!(status, "Killed", "{result}");
+    assert!(result.contains("not run"), "{result}");
+}
