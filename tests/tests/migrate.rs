@@ -452,3 +452,63 @@ async fn schema_manager_onboards_and_migrates_with_embedded_files() {
         .unwrap_err();
     assert!(err.to_string().contains("with_migrations"), "{err}");
 }
+
+/// Past a thousand schemas the status read takes another query (every
+/// tracking table's schema, filtered in the client) and reads them in
+/// chunks on several connections at once: still exact, schema by schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_over_more_than_a_thousand_schemas_is_exact_for_each() {
+    let t = TestDb::new().await;
+    let mut config = t.config(4);
+    // Low enough that the chunked reads retire connections on the way.
+    config.pool.max_tenants_per_connection = 300;
+    let db = Database::connect_with(config).await.unwrap();
+    let names: Vec<String> = (0..1_030).map(|i| format!("many_{i:04}")).collect();
+    let mut script = String::new();
+    for n in &names {
+        script.push_str(&format!("CREATE SCHEMA {n};"));
+    }
+    let mut raw = t.raw().await;
+    strav_orm::sqlx::raw_sql(strav_orm::sqlx::AssertSqlSafe(script))
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    SchemaManager::new(&db).ensure_registry().await.unwrap();
+    strav_orm::sqlx::raw_sql(
+        "INSERT INTO public.strav_schemas (name, domain)
+         SELECT nspname, 'tenant' FROM pg_namespace WHERE nspname LIKE 'many\\_%'",
+    )
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    let m = Migrator::new(&db, set(&[]));
+    let report = m.migrate_domain("tenant", 4).await.unwrap();
+    assert!(report.is_success());
+    assert_eq!(report.migrated().count(), names.len());
+
+    // One schema loses its record, one has its file's checksum changed
+    // under it, one loses its tracking table; the rest stay current.
+    strav_orm::sqlx::raw_sql(
+        "DELETE FROM many_0007.strav_migrations;
+         UPDATE many_0500.strav_migrations SET checksum = 'edited';
+         DROP TABLE many_1029.strav_migrations",
+    )
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    let status = m.status("tenant").await.unwrap();
+    assert_eq!(status.len(), names.len());
+    for st in &status {
+        match st.schema.as_str() {
+            "many_0007" | "many_1029" => {
+                assert_eq!(st.pending, [20260101000000], "{st:?}");
+                assert!(st.applied.is_empty(), "{st:?}");
+            }
+            "many_0500" => assert_eq!(st.drift.len(), 1, "{st:?}"),
+            _ => {
+                assert_eq!(st.applied, [20260101000000], "{st:?}");
+                assert!(st.pending.is_empty() && st.drift.is_empty(), "{st:?}");
+            }
+        }
+    }
+}

@@ -42,6 +42,9 @@ pub(crate) struct PgConn {
     /// The distinct tenants this connection has served (hashes of their
     /// names), for `[pool] max_tenants_per_connection`.
     tenants: HashSet<u64>,
+    /// Schemas read by catalog statements over many schemas (not told
+    /// apart: counting one twice only retires the connection sooner).
+    schemas_read: usize,
     /// The schema of the last statement: most statements repeat it.
     last_tenant: Option<SchemaIdent>,
     /// When the backend's memory was last checked (or the connection made).
@@ -70,6 +73,7 @@ impl PgConn {
             retire: false,
             qualified: HashSet::new(),
             tenants: HashSet::new(),
+            schemas_read: 0,
             last_tenant: None,
             checked_at: std::time::Instant::now(),
         }
@@ -99,8 +103,22 @@ impl PgConn {
         let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(schema.as_str());
         self.tenants.insert(hash);
         self.last_tenant = Some(schema.clone());
-        if self.tenants.len() > limit {
-            tracing::debug!(target: "strav::pool", schemas = self.tenants.len(), "retiring a connection that served its share of schemas");
+        self.retire_past(limit);
+    }
+
+    /// Counts `n` schemas a catalog statement read (see `Sql::touching`).
+    pub(crate) fn note_schemas_read(&mut self, n: usize, limit: usize) {
+        if limit == 0 {
+            return;
+        }
+        self.schemas_read += n;
+        self.retire_past(limit);
+    }
+
+    fn retire_past(&mut self, limit: usize) {
+        let schemas = self.tenants.len() + self.schemas_read;
+        if schemas > limit && !self.retire {
+            tracing::debug!(target: "strav::pool", schemas, "retiring a connection that served its share of schemas");
             self.retire = true;
         }
     }

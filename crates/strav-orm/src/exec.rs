@@ -61,6 +61,10 @@ pub(crate) struct Statement<'s> {
     /// (a catalog query built for one set of schemas) that would only fill
     /// the statement cache and the server's memory.
     pub(crate) persistent: bool,
+    /// Schemas a catalog statement reads beyond its path's (a status read
+    /// over many tenants' tracking tables): they count toward the
+    /// connection's `max_tenants_per_connection` like tenants served.
+    pub(crate) touches: usize,
 }
 
 impl<'s> Statement<'s> {
@@ -70,6 +74,7 @@ impl<'s> Statement<'s> {
             args,
             path: None,
             persistent: true,
+            touches: 0,
         }
     }
 }
@@ -127,8 +132,12 @@ async fn on_pool<F: Fetch>(core: &Core, mut stmt: Statement<'_>, fetch: &F) -> R
     }
     let mut lease = core.pool.lease(route.scope).await?;
     let conn = lease.conn();
+    let limit = core.config.pool.max_tenants_per_connection;
     if let SearchPath::Schema(schema) = &route.path {
-        conn.note_schema(schema, core.config.pool.max_tenants_per_connection);
+        conn.note_schema(schema, limit);
+    }
+    if stmt.touches > 0 {
+        conn.note_schemas_read(stmt.touches, limit);
     }
     let plan = Plan {
         core,

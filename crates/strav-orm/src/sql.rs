@@ -19,6 +19,7 @@ pub struct Sql<'e> {
     bind_error: Option<Error>,
     path: Option<SearchPath>,
     persistent: bool,
+    touches: usize,
 }
 
 impl<'e> Sql<'e> {
@@ -30,6 +31,7 @@ impl<'e> Sql<'e> {
             bind_error: None,
             path: None,
             persistent: true,
+            touches: 0,
         }
     }
 
@@ -44,6 +46,15 @@ impl<'e> Sql<'e> {
     /// schemas), which would only fill the statement cache.
     pub(crate) fn once(mut self) -> Self {
         self.persistent = false;
+        self
+    }
+
+    /// The text reads `schemas` schemas' tables by name (a catalog read over
+    /// many tenants): the connection counts them toward
+    /// `max_tenants_per_connection`, since its backend now caches their
+    /// catalog entries as if it had served them.
+    pub(crate) fn touching(mut self, schemas: usize) -> Self {
+        self.touches = schemas;
         self
     }
 
@@ -137,6 +148,7 @@ impl<'e> Sql<'e> {
             args: self.args,
             path: self.path,
             persistent: self.persistent,
+            touches: self.touches,
         };
         execute(self.target, stmt, fetch).await
     }

@@ -278,6 +278,9 @@ items (phase, node, prio, sort, kind, stmt, extra) AS (
     SELECT 51, NULL, 0, t.typname || '.' || c.conname, 'sql',
            format('ALTER DOMAIN %s ADD CONSTRAINT %I %s', t.tq, c.conname, pg_catalog.pg_get_constraintdef(c.oid)), NULL
     FROM pg_catalog.pg_constraint c JOIN types t ON t.oid = c.contypid
+    -- As an array, so the lookup goes through pg_constraint's contypid index
+    -- (as a join, the planner hashes all of pg_constraint: every tenant's).
+    WHERE c.contypid = ANY (ARRAY(SELECT oid FROM types))
     UNION ALL
     SELECT 52, NULL, 0, r.relname || '.' || ic.relname, 'sql', pg_catalog.pg_get_indexdef(i.indexrelid, 0, true), NULL
     FROM pg_catalog.pg_index i JOIN rels r ON r.oid = i.indrelid JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
@@ -378,7 +381,7 @@ items (phase, node, prio, sort, kind, stmt, extra) AS (
     FROM (SELECT c.oid, c.conname, r.tq AS owner FROM rels r JOIN pg_catalog.pg_constraint c ON c.conrelid = r.oid
           UNION ALL
           SELECT c.oid, c.conname, 'DOMAIN ' || t.tq FROM types t JOIN pg_catalog.pg_constraint c ON c.contypid = t.oid
-          WHERE t.own) c
+          WHERE t.own AND c.contypid = ANY (ARRAY(SELECT oid FROM types))) c
     JOIN pg_catalog.pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_constraint'::regclass
     UNION ALL
     SELECT 70, NULL, 5, tg.tgname, 'sql', format('COMMENT ON TRIGGER %I ON %s IS %L', tg.tgname, r.tq, d.description), NULL

@@ -1,8 +1,9 @@
 //! What each schema has applied, read for many schemas in a few catalog
 //! queries rather than one round per schema.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
+use futures_util::{stream, StreamExt, TryStreamExt};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
 
@@ -83,8 +84,13 @@ impl SchemaStatus {
     }
 }
 
-/// Schemas read per query: one `UNION ALL` branch each.
-const CHUNK: usize = 400;
+/// Schemas read per query: one `UNION ALL` branch each. Planning a union
+/// grows faster than its branches (warm, 95 µs a branch at 50 and 250 µs at
+/// 400); past a few dozen, round trips saved no longer pay for it.
+const CHUNK: usize = 50;
+
+/// Up to this many schemas, tracking tables are looked up one by one.
+const FEW: usize = 1_000;
 
 /// Applied rows of every schema in `schemas`: one query to find which have a
 /// tracking table, then one per 400 schemas to read them.
@@ -100,11 +106,18 @@ pub(crate) async fn applied_rows(
         return Ok(out);
     }
     let names: Vec<&str> = schemas.iter().map(SchemaIdent::as_str).collect();
-    let tracked: Vec<String> = db
-        .sql(
-            "SELECT n.nspname::text FROM pg_catalog.pg_class c
-             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relname = $2 AND c.relkind = 'r' AND n.nspname = ANY($1)",
+    // A few schemas (onboarding, one tenant's migration): one lookup by
+    // name each, whatever the number of schemas in the database (as a join
+    // on `relname`, the planner walks every schema's tracking table to find
+    // the few asked for: 570 ms for one schema among 27,000). Many: every
+    // tracking table's schema in one walk of the `relname` index, filtered
+    // here; cheaper than a lookup each (1.1 s against 3.3 s over 57,000),
+    // and never quadratic (`nspname = ANY($1)` compares linearly whenever
+    // the plan is generic).
+    let tracked: Vec<String> = if names.len() <= FEW {
+        db.sql(
+            "SELECT s.name FROM unnest($1::text[]) AS s(name)
+             WHERE pg_catalog.to_regclass(pg_catalog.format('%I.%I', s.name, $2::text)) IS NOT NULL",
         )
         .bind(&names)
         .bind(TRACKING_TABLE)
@@ -113,36 +126,63 @@ pub(crate) async fn applied_rows(
         .await?
         .into_iter()
         .map(|(s,)| s)
-        .collect();
-    for chunk in tracked.chunks(CHUNK) {
-        let mut sql = String::new();
-        for (i, s) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(" UNION ALL ");
-            }
-            // Names come from pg_namespace and were validated as SchemaIdents.
-            let name = SchemaIdent::new(s)?;
-            sql.push_str(&format!(
-                "SELECT '{s}'::text, version, checksum, batch FROM {}.{TRACKING_TABLE}",
-                name.quoted()
-            ));
-        }
-        let rows: Vec<(String, i64, String, i64)> = db
-            .sql(AssertSqlSafe(sql))
-            .on_path(SearchPath::Default)
-            .once()
-            .fetch_all()
-            .await?;
-        for (schema, version, checksum, batch) in rows {
-            out.entry(schema).or_default().push(AppliedRow {
-                version,
-                checksum,
-                batch,
-            });
-        }
+        .collect()
+    } else {
+        let wanted: HashSet<&str> = names.iter().copied().collect();
+        db.sql(
+            "SELECT n.nspname::text FROM pg_catalog.pg_class c
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relname = $1 AND c.relkind = 'r'",
+        )
+        .bind(TRACKING_TABLE)
+        .on_path(SearchPath::Default)
+        .fetch_all::<(String,)>()
+        .await?
+        .into_iter()
+        .map(|(s,)| s)
+        .filter(|s| wanted.contains(s.as_str()))
+        .collect()
+    };
+    // Chunks run at once on up to the pool's connections: the cost is the
+    // server loading each tracking table's catalog entries (about 0.3 ms a
+    // schema), which a second core halves.
+    let jobs = db.config().pool.max_connections.max(1);
+    let chunks: Vec<Vec<(String, i64, String, i64)>> = stream::iter(tracked.chunks(CHUNK))
+        .map(|chunk| read_chunk(db, chunk))
+        .buffer_unordered(jobs)
+        .try_collect()
+        .await?;
+    for (schema, version, checksum, batch) in chunks.into_iter().flatten() {
+        out.entry(schema).or_default().push(AppliedRow {
+            version,
+            checksum,
+            batch,
+        });
     }
     for rows in out.values_mut() {
         rows.sort_by_key(|r| r.version);
     }
     Ok(out)
+}
+
+/// The tracking rows of one chunk of schemas, in one `UNION ALL` query.
+async fn read_chunk(db: &Database, chunk: &[String]) -> Result<Vec<(String, i64, String, i64)>> {
+    let mut sql = String::new();
+    for (i, s) in chunk.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(" UNION ALL ");
+        }
+        // Names come from pg_namespace and were validated as SchemaIdents.
+        let name = SchemaIdent::new(s)?;
+        sql.push_str(&format!(
+            "SELECT '{s}'::text, version, checksum, batch FROM {}.{TRACKING_TABLE}",
+            name.quoted()
+        ));
+    }
+    db.sql(AssertSqlSafe(sql))
+        .on_path(SearchPath::Default)
+        .once()
+        .touching(chunk.len())
+        .fetch_all()
+        .await
 }
