@@ -147,8 +147,13 @@ pub(crate) async fn applied_rows(
     // server loading each tracking table's catalog entries (about 0.3 ms a
     // schema), which a second core halves.
     let jobs = db.config().pool.max_connections.max(1);
-    let chunks: Vec<Vec<(String, i64, String, i64)>> = stream::iter(tracked.chunks(CHUNK))
-        .map(|chunk| read_chunk(db, chunk))
+    // The futures are made up front (not by a closure inside the stream),
+    // so the whole stays `Send` for callers such as axum handlers.
+    let reads: Vec<_> = tracked
+        .chunks(CHUNK)
+        .map(|chunk| read_chunk(db, chunk.to_vec()))
+        .collect();
+    let chunks: Vec<Vec<(String, i64, String, i64)>> = stream::iter(reads)
         .buffer_unordered(jobs)
         .try_collect()
         .await?;
@@ -166,7 +171,7 @@ pub(crate) async fn applied_rows(
 }
 
 /// The tracking rows of one chunk of schemas, in one `UNION ALL` query.
-async fn read_chunk(db: &Database, chunk: &[String]) -> Result<Vec<(String, i64, String, i64)>> {
+async fn read_chunk(db: &Database, chunk: Vec<String>) -> Result<Vec<(String, i64, String, i64)>> {
     let mut sql = String::new();
     for (i, s) in chunk.iter().enumerate() {
         if i > 0 {
