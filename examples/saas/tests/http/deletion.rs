@@ -4,9 +4,6 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::Request;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -47,15 +44,7 @@ async fn a_second_process_refuses_a_deleted_tenant_within_a_second() {
         assert_eq!(status, 200, "{body}");
     }
 
-    let (status, _) = send(
-        run.addr,
-        Request::delete("/admin/tenants/doomed")
-            .header("host", "admin.saas.test")
-            .body(Full::new(Bytes::new()))
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 204);
+    run.delete_tenant("doomed").await;
     let deleted = Instant::now();
     loop {
         let (status, body) = send(other, get("/orders", &host_of("doomed"))).await;

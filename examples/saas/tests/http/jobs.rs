@@ -4,16 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::Request;
 use saas::jobs::{ConfirmOrder, QUEUE};
 use saas::routes::orders::OrderView;
 use strav_orm::sqlx::{self, AssertSqlSafe};
 use strav_orm::with_schema;
 use strav_tower::jobs;
 
-use crate::support::{host_of, post, send, Client, Running};
+use crate::support::{host_of, post, Client, Running};
 
 /// Waits until `query` (one boolean) is true on the test database, at most
 /// `limit`.
@@ -143,28 +140,11 @@ async fn job_outcome(run: &Running, id: &str) -> (String, String) {
 async fn jobs_of_a_deleted_tenant_or_of_no_tenant_fail_cleanly() {
     let run = Running::start(false, 4).await;
     run.onboard(&["doomed".into()]).await;
-    let (status, text) = send(
-        run.addr,
-        post(
-            "/orders",
-            &host_of("doomed"),
-            r#"{"customer":"x","total_cents":1}"#,
-        ),
-    )
-    .await;
-    assert_eq!(status, 201, "{text}");
+    run.place_order("doomed").await;
 
     // Queued in `doomed`, due after the tenant is gone.
     let doomed = queue_job(&run, Some("doomed"), 1, Duration::from_secs(1)).await;
-    let (status, _) = send(
-        run.addr,
-        Request::delete("/admin/tenants/doomed")
-            .header("host", "admin.saas.test")
-            .body(Full::new(Bytes::new()))
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 204);
+    run.delete_tenant("doomed").await;
     let (status, result) = job_outcome(&run, &doomed).await;
     assert_eq!(status, "Killed", "{result}");
     assert!(
@@ -184,16 +164,7 @@ async fn jobs_of_a_deleted_tenant_or_of_no_tenant_fail_cleanly() {
 async fn a_job_whose_tenant_is_deleted_while_it_runs_ends_killed() {
     let run = Running::start(false, 4).await;
     run.onboard(&["vanishing".into()]).await;
-    let (status, text) = send(
-        run.addr,
-        post(
-            "/orders",
-            &host_of("vanishing"),
-            r#"{"customer":"x","total_cents":1}"#,
-        ),
-    )
-    .await;
-    assert_eq!(status, 201, "{text}");
+    run.place_order("vanishing").await;
 
     // Hold the job at its first read of `orders`, drop the tenant under it,
     // then let it go: it fails on a table that no longer exists.

@@ -78,6 +78,23 @@ impl Running {
             futures_util::future::join_all(calls).await;
         }
     }
+
+    /// Deletes tenant `name` through the admin route.
+    pub async fn delete_tenant(&self, name: &str) {
+        let request = Request::delete(format!("/admin/tenants/{name}"))
+            .header("host", "admin.saas.test")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let (status, text) = send(self.addr, request).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "deleting {name}: {text}");
+    }
+
+    /// Places an order in `tenant` through the API.
+    pub async fn place_order(&self, tenant: &str) {
+        let body = r#"{"customer":"x","total_cents":1}"#;
+        let (status, text) = send(self.addr, post("/orders", &host_of(tenant), body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{text}");
+    }
 }
 
 impl Drop for Running {
