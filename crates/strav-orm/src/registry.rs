@@ -108,6 +108,17 @@ pub(crate) fn insert_sql(name: &SchemaName, domain: &str) -> String {
     )
 }
 
+/// The domain given to a schema Strav did not register when it is cloned or
+/// exported: a tenant like any other, of the first per-tenant domain.
+pub(crate) fn default_tenant_domain(db: &Database) -> String {
+    db.config()
+        .multi_tenant
+        .tenant_domains
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "tenant".to_owned())
+}
+
 /// The registered domain of `name`, if it is registered.
 pub(crate) async fn domain_of(db: &Database, name: &SchemaIdent) -> Result<Option<String>> {
     if !exists(db).await? {

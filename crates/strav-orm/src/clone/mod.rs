@@ -231,17 +231,9 @@ async fn copy(
     if check.target_taken {
         return Err(Error::SchemaAlreadyExists(target.to_string()));
     }
-    let domain = match check.domain {
-        Some(d) => d,
-        // An unregistered source: the clone is a tenant like any other.
-        None => db
-            .config()
-            .multi_tenant
-            .tenant_domains
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "tenant".to_owned()),
-    };
+    let domain = check
+        .domain
+        .unwrap_or_else(|| registry::default_tenant_domain(db));
     // The registry row is written as a literal below; a checked domain needs no escaping.
     check_domain(&domain)?;
     // Built server-side from catalog names with format('%I').

@@ -73,17 +73,9 @@ struct Snapshot {
 
 pub(crate) async fn export(db: &Database, name: &str, path: &Path) -> Result<ExportReport> {
     let source = SchemaName::new(name)?;
-    let domain = match registry::domain_of(db, &SchemaIdent::from(&source)).await? {
-        Some(d) => d,
-        // Unregistered: a tenant like any other, as clone_schema has it.
-        None => db
-            .config()
-            .multi_tenant
-            .tenant_domains
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "tenant".to_owned()),
-    };
+    let domain = registry::domain_of(db, &SchemaIdent::from(&source))
+        .await?
+        .unwrap_or_else(|| registry::default_tenant_domain(db));
     check_domain(&domain)?;
     let placeholder = placeholder(&source)?;
     let body = format::sibling(path, ".data-partial");
