@@ -6,6 +6,7 @@
 //! even when the test panics, so tests run in parallel and leave nothing behind.
 
 pub mod cancel;
+pub mod dump;
 pub mod fixtures;
 pub mod pgbouncer;
 pub mod stress;

@@ -3,8 +3,7 @@
 //! database must be the same tenant (pg_dump, row checksums, sequences), and
 //! a file that is damaged in any way must be refused with nothing changed.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -13,6 +12,7 @@ use sqlx::{AssertSqlSafe, Executor, PgConnection};
 use strav_orm::migrate::Outcome;
 use strav_orm::portable::{read_header, FileProblem, MigrationReference};
 use strav_orm::{Error, Migrations, SchemaManager};
+use strav_tests::dump::{dump, substitute};
 use strav_tests::TestDb;
 
 const V1: &str = "
@@ -154,63 +154,6 @@ fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
         .unwrap();
     let file = dir.path().join(name);
     (dir, file)
-}
-
-fn pg_dump_path() -> String {
-    std::env::var("PG_DUMP").unwrap_or_else(|_| {
-        for p in ["/usr/lib/postgresql/15/bin/pg_dump", "/usr/bin/pg_dump"] {
-            if Path::new(p).exists() {
-                return p.to_owned();
-            }
-        }
-        "pg_dump".to_owned()
-    })
-}
-
-/// `pg_dump --schema-only` of one schema, without the random `\restrict` keys.
-fn dump(t: &TestDb, schema: &str) -> String {
-    let out = Command::new(pg_dump_path())
-        .args([
-            "--schema-only",
-            "--no-password",
-            "-n",
-            schema,
-            "-d",
-            &t.url(),
-        ])
-        .output()
-        .expect("run pg_dump");
-    assert!(
-        out.status.success(),
-        "pg_dump failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// `text` with `from` replaced by `to` where it is a whole identifier.
-fn substitute(text: &str, from: &str, to: &str) -> String {
-    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find(from) {
-        let before = rest[..i].chars().next_back();
-        let after = rest[i + from.len()..].chars().next();
-        out.push_str(&rest[..i]);
-        if before.is_some_and(ident) || after.is_some_and(ident) {
-            out.push_str(from);
-        } else {
-            out.push_str(to);
-        }
-        rest = &rest[i + from.len()..];
-    }
-    out.push_str(rest);
-    out
 }
 
 #[track_caller]
