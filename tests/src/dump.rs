@@ -16,8 +16,10 @@ fn pg_dump_path() -> String {
     })
 }
 
-/// `pg_dump --schema-only` of one schema. The only normalisation: the
-/// `\restrict <key>` / `\unrestrict <key>` lines, whose key is random per run.
+/// `pg_dump --schema-only` of one schema. Two normalisations: the
+/// `\restrict <key>` / `\unrestrict <key>` lines, whose key is random per
+/// run, and the entry of the trigger that keeps the registry's summary of
+/// `strav_migrations` (see [`without_summary_trigger`]).
 pub fn dump(t: &TestDb, schema: &str) -> String {
     let out = Command::new(pg_dump_path())
         .args([
@@ -35,12 +37,40 @@ pub fn dump(t: &TestDb, schema: &str) -> String {
         "pg_dump failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
+    let text: Vec<&str> = std::str::from_utf8(&out.stdout)
         .unwrap()
         .lines()
         .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    without_summary_trigger(&text).join("\n")
+}
+
+/// `lines` without the dump entry of `strav_migrations`' `strav_versions`
+/// trigger. It is Strav's bookkeeping of a registered schema, not part of
+/// a tenant's structure: a hand-made source has none, while its clone or
+/// import, being registered, always has one.
+pub fn without_summary_trigger<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    // An entry is `--`, `-- Name: ...`, `--`, then its text up to the next
+    // entry's opening `--`.
+    let mut out: Vec<&str> = Vec::with_capacity(lines.len());
+    let mut separators_to_skip = 0;
+    for line in lines {
+        if line.starts_with("-- Name: strav_migrations strav_versions; Type: TRIGGER;") {
+            out.pop();
+            separators_to_skip = 2;
+            continue;
+        }
+        if separators_to_skip > 0 {
+            if *line == "--" {
+                separators_to_skip -= 1;
+            }
+            if separators_to_skip > 0 {
+                continue;
+            }
+        }
+        out.push(line);
+    }
+    out
 }
 
 /// `text` with `from` replaced by `to` where it is a whole identifier.

@@ -35,6 +35,10 @@ pub struct Args {
     /// Connections, and so schemas migrated at once.
     #[arg(long, default_value_t = 8)]
     connections: usize,
+    /// Keep the database afterwards (its name is printed), to look into a
+    /// figure with `psql`; drop it by hand when done.
+    #[arg(long)]
+    keep: bool,
 }
 
 /// The domain's migrations, one more per step.
@@ -70,7 +74,11 @@ pub async fn run(args: Args) -> Result<String, BoxError> {
     }
     let scratch = ScratchDb::create("scale").await?;
     let result = measure(&args, &scratch).await;
-    scratch.drop_now().await?;
+    if args.keep {
+        eprintln!("kept database {}", scratch.name);
+    } else {
+        scratch.drop_now().await?;
+    }
     result
 }
 

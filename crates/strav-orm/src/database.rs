@@ -70,6 +70,7 @@ impl Database {
                 pool,
                 config,
                 registry_ready: tokio::sync::OnceCell::new(),
+                registry_seen: tokio::sync::OnceCell::new(),
             }),
         };
         drop(db.core.pool.lease(None).await?);
@@ -158,6 +159,10 @@ impl Database {
 
     pub(crate) fn registry_ready(&self) -> &tokio::sync::OnceCell<()> {
         &self.core.registry_ready
+    }
+
+    pub(crate) fn registry_seen(&self) -> &tokio::sync::OnceCell<()> {
+        &self.core.registry_seen
     }
 
     /// A statement on `path`, whatever the context.

@@ -52,6 +52,7 @@ mod route;
 mod schema_events;
 mod schema_manager;
 mod schema_name;
+mod schema_stats;
 mod search_path;
 mod sql;
 mod transaction;

@@ -294,27 +294,12 @@ impl SchemaManager {
         Ok(stats)
     }
 
-    /// Stats of every registered schema in one catalog query, whatever their
-    /// number (`getSchemaMetrics`). Row counts are PostgreSQL's live-tuple
-    /// statistics, not `count(*)`: counting would read every table of every
-    /// tenant.
+    /// Stats of every registered schema, by name (`getSchemaMetrics`): one
+    /// catalog query, then sizes a chunk of relations at a time on every
+    /// pool connection (see `schema_stats`). Row counts are PostgreSQL's
+    /// live-tuple statistics, not `count(*)`: counting would read every
+    /// table of every tenant.
     pub async fn get_all_schema_stats(&self) -> Result<Vec<SchemaStats>> {
-        if !registry::exists(&self.db).await? {
-            return Ok(Vec::new());
-        }
-        self.sql(
-            "SELECT r.name AS schema, r.domain,
-                count(c.oid) FILTER (WHERE c.relkind IN ('r','p') AND NOT c.relispartition) AS tables,
-                coalesce(sum(pg_stat_get_live_tuples(c.oid)) FILTER (WHERE c.relkind = 'r'), 0)::bigint AS total_rows,
-                coalesce(sum(pg_total_relation_size(c.oid)) FILTER (WHERE c.relkind IN ('r','m')), 0)::bigint AS size_in_bytes,
-                false AS rows_exact
-             FROM public.strav_schemas r
-             LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = r.name
-             LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r','p','m')
-             GROUP BY r.name, r.domain
-             ORDER BY r.name",
-        )
-        .fetch_all()
-        .await
+        crate::schema_stats::all(&self.db).await
     }
 }

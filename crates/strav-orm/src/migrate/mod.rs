@@ -19,6 +19,7 @@
 mod runner;
 mod source;
 pub(crate) mod status;
+mod summary;
 pub(crate) mod tracking;
 
 pub use runner::{Migrator, Outcome, RollbackTo, RunReport, SchemaReport};

@@ -1,5 +1,6 @@
 //! Applying and reverting migrations, one schema or many in parallel.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,7 +10,8 @@ use sqlx::AssertSqlSafe;
 
 use super::source::{split_statements, Migration, Migrations};
 use super::status::{applied_rows, SchemaStatus};
-use super::tracking;
+use super::summary;
+use super::tracking::{self, Summary};
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::registry;
@@ -122,6 +124,16 @@ impl Migrator {
         Ok(vec![SchemaIdent::new(domain)?])
     }
 
+    /// A registered (per-tenant) schema keeps a summary; `track` when its
+    /// trigger is not known to be in place.
+    fn summary_for(&self, domain: &str, track: bool) -> Summary {
+        match (self.is_tenant_domain(domain), track) {
+            (false, _) => Summary::None,
+            (true, false) => Summary::Write,
+            (true, true) => Summary::Track,
+        }
+    }
+
     fn is_tenant_domain(&self, domain: &str) -> bool {
         self.db
             .multi_tenant()
@@ -136,20 +148,42 @@ impl Migrator {
         self.statuses(&targets).await
     }
 
+    /// Where each target stands: from the registry's summary for the
+    /// schemas it shows current, from their tracking tables for the rest.
     pub(crate) async fn statuses(&self, targets: &[Target]) -> Result<Vec<SchemaStatus>> {
-        let schemas: Vec<SchemaIdent> = targets.iter().map(|t| t.schema.clone()).collect();
+        Ok(self.read_statuses(targets).await?.0)
+    }
+
+    /// The statuses, and the schemas whose summary trigger is in place.
+    async fn read_statuses(
+        &self,
+        targets: &[Target],
+    ) -> Result<(Vec<SchemaStatus>, HashSet<String>)> {
+        let summary::Summaries { current, live } =
+            summary::read(&self.db, targets, &self.migrations).await?;
+        let schemas: Vec<SchemaIdent> = targets
+            .iter()
+            .filter(|t| !current.contains(t.schema.as_str()))
+            .map(|t| t.schema.clone())
+            .collect();
         let rows = applied_rows(&self.db, &schemas).await?;
-        Ok(targets
+        let statuses = targets
             .iter()
             .map(|t| {
-                SchemaStatus::compute(
-                    t.schema.as_str(),
-                    &t.domain,
-                    rows.get(t.schema.as_str()).map_or(&[], Vec::as_slice),
-                    self.migrations.domain(&t.domain),
-                )
+                let files = self.migrations.domain(&t.domain);
+                if current.contains(t.schema.as_str()) {
+                    SchemaStatus::at(t.schema.as_str(), &t.domain, files)
+                } else {
+                    SchemaStatus::compute(
+                        t.schema.as_str(),
+                        &t.domain,
+                        rows.get(t.schema.as_str()).map_or(&[], Vec::as_slice),
+                        files,
+                    )
+                }
             })
-            .collect())
+            .collect();
+        Ok((statuses, live))
     }
 
     /// Applies pending migrations of `domain` to its schemas (see
@@ -218,7 +252,7 @@ impl Migrator {
     ) -> Result<RunReport> {
         // One catalog read decides which schemas have anything to do, so a
         // run with nothing pending costs no round per schema.
-        let statuses = self.statuses(&targets).await?;
+        let (statuses, live) = self.read_statuses(&targets).await?;
         let mut reports = Vec::with_capacity(targets.len());
         let mut work = Vec::new();
         for (t, st) in targets.into_iter().zip(statuses) {
@@ -242,7 +276,10 @@ impl Migrator {
                 on_done(&r);
                 reports.push(r);
             } else {
-                work.push((t, st.pending));
+                // A schema whose summary trigger is in place needs none
+                // made: one statement less per migration.
+                let track = self.is_tenant_domain(&t.domain) && !live.contains(t.schema.as_str());
+                work.push((t, st.pending, track));
             }
         }
         if work.is_empty() {
@@ -251,10 +288,19 @@ impl Migrator {
                 schemas: sorted(reports),
             });
         }
+        // Registered schemas keep a summary of what they applied in the
+        // registry (see `summary`); a registry from an older Strav gains
+        // the table and trigger functions here (once per `Database`).
+        if work
+            .iter()
+            .any(|(t, _, _)| self.is_tenant_domain(&t.domain))
+        {
+            registry::ensure(&self.db).await?;
+        }
         let batch = self.next_batch().await?;
         let failed = std::sync::atomic::AtomicBool::new(false);
         let results: Vec<SchemaReport> = stream::iter(work)
-            .map(|(t, pending)| {
+            .map(|(t, pending, track)| {
                 let failed = &failed;
                 async move {
                     if fail_fast && failed.load(std::sync::atomic::Ordering::SeqCst) {
@@ -268,7 +314,7 @@ impl Migrator {
                             },
                         };
                     }
-                    let r = self.apply(&t, &pending, batch).await;
+                    let r = self.apply(&t, &pending, batch, track).await;
                     if matches!(r.outcome, Outcome::Failed { .. }) {
                         failed.store(true, std::sync::atomic::Ordering::SeqCst);
                     }
@@ -291,7 +337,7 @@ impl Migrator {
         registry::next_batch(&self.db).await
     }
 
-    async fn apply(&self, t: &Target, pending: &[i64], batch: i64) -> SchemaReport {
+    async fn apply(&self, t: &Target, pending: &[i64], batch: i64, track: bool) -> SchemaReport {
         let mut done = Vec::new();
         let migrations = self.migrations.domain(&t.domain);
         let mut outcome = None;
@@ -309,7 +355,7 @@ impl Migrator {
                 .iter()
                 .find(|m| m.version == *version)
                 .expect("pending versions come from the files");
-            match self.apply_one(&t.schema, m, batch).await {
+            match self.apply_one(t, m, batch, track).await {
                 Ok(true) => done.push(m.version),
                 Ok(false) => {}
                 Err(e) => {
@@ -348,7 +394,12 @@ impl Migrator {
 
     /// Applies one migration unless another runner already did. Returns
     /// whether this call applied it.
-    async fn apply_one(&self, schema: &SchemaIdent, m: &Migration, batch: i64) -> Result<bool> {
+    /// With `track`, also makes sure a registered schema's tracking table
+    /// has the trigger that keeps its summary on changes Strav does not
+    /// make (see `summary`).
+    async fn apply_one(&self, t: &Target, m: &Migration, batch: i64, track: bool) -> Result<bool> {
+        let schema = &t.schema;
+        let summary = self.summary_for(&t.domain, track);
         let started = Instant::now();
         let fail = |e: Error| match e {
             Error::Database { source, .. } => Error::Migration {
@@ -367,7 +418,13 @@ impl Migrator {
                 });
             }
             return self
-                .apply_outside_transaction(schema, m, batch, started)
+                .apply_outside_transaction(
+                    schema,
+                    m,
+                    batch,
+                    started,
+                    self.is_tenant_domain(&t.domain),
+                )
                 .await
                 .map_err(fail);
         }
@@ -376,7 +433,9 @@ impl Migrator {
             .begin_on(SearchPath::Schema(schema.clone()))
             .await
             .map_err(fail)?;
-        tracking::lock_and_ensure(&tx, schema).await.map_err(fail)?;
+        tracking::lock_and_ensure(&tx, schema, summary)
+            .await
+            .map_err(fail)?;
         if tracking::is_applied(&tx, m.version).await.map_err(fail)? {
             tx.rollback().await.map_err(fail)?;
             return Ok(false);
@@ -388,6 +447,9 @@ impl Migrator {
         tracking::record(&tx, m, batch, started)
             .await
             .map_err(fail)?;
+        if summary != Summary::None {
+            tracking::note(&tx, schema).await.map_err(fail)?;
+        }
         tx.commit().await.map_err(fail)?;
         tracing::info!(schema = %schema, version = m.version, file = %m.file, "migration applied");
         Ok(true)
@@ -399,6 +461,7 @@ impl Migrator {
         m: &Migration,
         batch: i64,
         started: Instant,
+        summarize: bool,
     ) -> Result<bool> {
         let mut conn = self
             .db
@@ -428,6 +491,14 @@ impl Migrator {
                 .bind(tracking::elapsed_ms(started))
                 .execute(&mut *c)
                 .await?;
+            if summarize {
+                // The trigger (if not there yet) and the summary, after the
+                // row (this connection has no `strav.writing`: the trigger,
+                // if there, wrote it already; writing it again is harmless).
+                sqlx::raw_sql(AssertSqlSafe(tracking::track_sql(schema)))
+                    .execute(&mut *c)
+                    .await?;
+            }
             Ok(true)
         }
         .await
@@ -474,6 +545,9 @@ impl Migrator {
     ) -> Result<RunReport> {
         let schemas: Vec<SchemaIdent> = targets.iter().map(|t| t.schema.clone()).collect();
         let rows = applied_rows(&self.db, &schemas).await?;
+        if targets.iter().any(|t| self.is_tenant_domain(&t.domain)) {
+            registry::ensure(&self.db).await?;
+        }
         let work: Vec<(Target, Vec<i64>)> = targets
             .into_iter()
             .map(|t| {
@@ -565,7 +639,10 @@ impl Migrator {
             .begin_on(SearchPath::Schema(schema.clone()))
             .await
             .map_err(fail)?;
-        tracking::lock_and_ensure(&tx, schema).await.map_err(fail)?;
+        let summary = self.summary_for(domain, true);
+        tracking::lock_and_ensure(&tx, schema, summary)
+            .await
+            .map_err(fail)?;
         if !tracking::is_applied(&tx, version).await.map_err(fail)? {
             tx.rollback().await.map_err(fail)?;
             return Ok(false);
@@ -575,6 +652,9 @@ impl Migrator {
             .await
             .map_err(fail)?;
         tracking::forget(&tx, version).await.map_err(fail)?;
+        if summary != Summary::None {
+            tracking::note(&tx, schema).await.map_err(fail)?;
+        }
         tx.commit().await.map_err(fail)?;
         tracing::info!(schema = %schema, version, file = %m.file, "migration rolled back");
         Ok(true)
@@ -604,8 +684,8 @@ fn drift_message(st: &SchemaStatus) -> String {
             format!(
                 "{} (applied {}, file now {})",
                 d.file,
-                &d.applied_checksum[..12],
-                &d.file_checksum[..12]
+                short(&d.applied_checksum),
+                short(&d.file_checksum)
             )
         })
         .collect();
@@ -613,4 +693,13 @@ fn drift_message(st: &SchemaStatus) -> String {
         "drift: {} changed after being applied here; not migrating this schema. Restore the applied version of the file (git), or roll it back and apply it again, or add a new migration for the change",
         files.join(", ")
     )
+}
+
+/// The first 12 characters of a checksum, as git shortens hashes. A
+/// checksum edited by hand may be shorter, or not ASCII.
+fn short(checksum: &str) -> &str {
+    checksum
+        .char_indices()
+        .nth(12)
+        .map_or(checksum, |(end, _)| &checksum[..end])
 }

@@ -47,6 +47,20 @@ pub struct SchemaStatus {
 }
 
 impl SchemaStatus {
+    /// A schema that applied exactly `files`.
+    pub(crate) fn at(schema: &str, domain: &str, files: &[Migration]) -> Self {
+        let mut applied: Vec<i64> = files.iter().map(|m| m.version).collect();
+        applied.sort_unstable();
+        SchemaStatus {
+            schema: schema.to_owned(),
+            domain: domain.to_owned(),
+            applied,
+            pending: Vec::new(),
+            drift: Vec::new(),
+            unknown: Vec::new(),
+        }
+    }
+
     pub(crate) fn compute(
         schema: &str,
         domain: &str,

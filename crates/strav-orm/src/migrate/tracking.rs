@@ -47,14 +47,55 @@ pub(crate) fn lock_key(schema: &SchemaIdent) -> String {
 /// server-side from it).
 pub(crate) const LOCK_PREFIX: &str = "strav_migrate:";
 
+/// What a migration transaction does about the registry's summary of the
+/// schema's tracking rows (`migrate::summary`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Summary {
+    /// Not a registered schema: no summary.
+    None,
+    /// Registered, its trigger in place: write the summary after the rows.
+    Write,
+    /// Registered, its trigger not known to be there: make it, then write.
+    Track,
+}
+
 /// Takes the schema's lock for the rest of the transaction and makes sure
-/// the table exists: one round trip.
-pub(crate) async fn lock_and_ensure(tx: &Tx, schema: &SchemaIdent) -> Result<()> {
-    let sql = format!(
-        "SELECT pg_advisory_xact_lock(hashtextextended('{}', 0)); {DDL}",
+/// the table exists: one round trip. For a registered schema it also sets
+/// `strav.writing`, which the summary trigger's `WHEN` skips on (Strav
+/// writes the summary itself, see [`note`]), and with [`Summary::Track`]
+/// makes the trigger.
+pub(crate) async fn lock_and_ensure(tx: &Tx, schema: &SchemaIdent, summary: Summary) -> Result<()> {
+    let mut sql = format!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('{}', 0)); {DDL};",
         lock_key(schema)
     );
+    if summary != Summary::None {
+        sql.push_str(" SET LOCAL strav.writing = on;");
+    }
+    if summary == Summary::Track {
+        sql.push_str(&track_sql(schema));
+    }
     tx.sql(AssertSqlSafe(sql)).execute_script().await.map(drop)
+}
+
+/// Makes the summary trigger on `schema`'s tracking table if it is not
+/// there, and writes its summary (a validated name: no quote can occur).
+pub(crate) fn track_sql(schema: &SchemaIdent) -> String {
+    format!(" SELECT public.strav_track_versions('{schema}');")
+}
+
+/// Writes `schema`'s summary from its tracking rows, after Strav changed
+/// them (with `strav.writing` set, the trigger left it to this).
+pub(crate) fn note_sql(schema: &SchemaIdent) -> String {
+    format!("SELECT public.strav_note_versions('{schema}')")
+}
+
+/// Summarizes the rows in the caller's transaction.
+pub(crate) async fn note(tx: &Tx, schema: &SchemaIdent) -> Result<()> {
+    tx.sql(AssertSqlSafe(note_sql(schema)))
+        .execute_script()
+        .await
+        .map(drop)
 }
 
 pub(crate) async fn is_applied(tx: &Tx, version: i64) -> Result<bool> {
